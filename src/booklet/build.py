@@ -1,0 +1,66 @@
+"""The whole pipeline, top to bottom: load profile -> select -> context -> HTML -> PDF -> finish.
+
+Everything is gathered and checked before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from booklet import profile as profile_stage
+from booklet.content import Library, cached_library
+from booklet.errors import ProfileError
+from booklet.context import Options, build_context
+from booklet.finish import atomic_write, finish
+from booklet.profile import Profile
+from booklet.render import render_html
+from booklet.select import Plan, select
+
+
+@dataclass
+class Result:
+    plan: Plan
+    html: str
+    pdf: bytes | None
+
+
+def load_profile(path: str, library: Library | None = None) -> Profile:
+    lib = library or cached_library()
+    return profile_stage.load(path, lib.drug_names)
+
+
+def plan_for(profile: Profile, library: Library | None = None) -> Plan:
+    return select(profile, library or cached_library(profile.language))
+
+
+def require_pathway(plan: Plan) -> None:
+    """A booklet needs at least one pathway step; say which stages have content so far."""
+    if any(sec.number for sec in plan.sections):
+        return
+    stages = sorted({v for s in plan.library.top_steps() for v in s.applies.get("stage", [])})
+    raise ProfileError(
+        f"Profile field 'stage': '{plan.profile.stage}': no booklet pathway for this profile yet; "
+        f"pathways exist for stage {', '.join(stages)}")
+
+
+def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
+          steps: tuple[str, ...] = ()) -> Result:
+    """Profile in, booklet out (bytes); nothing is written here."""
+    options = options or Options()
+    plan = plan_for(profile)
+    require_pathway(plan)
+    html = render_html(build_context(plan, options))
+    pdf = None
+    if fmt == "pdf":
+        from booklet.pdf import write_pdf
+
+        pdf = finish(write_pdf(html), list(steps))
+    return Result(plan, html, pdf)
+
+
+def build_to_file(profile: Profile, out: Path, options: Options | None = None,
+                  fmt: str = "pdf") -> Result:
+    result = build(profile, options, fmt)
+    atomic_write(out, result.pdf if fmt == "pdf" else result.html)
+    return result

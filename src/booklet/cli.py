@@ -1,0 +1,254 @@
+"""The `booklet` command: a thin typer layer over the Python API.
+
+Heavy modules (WeasyPrint) are imported inside the commands that render, so `--help`,
+`validate` and `explain` start fast. Errors print one clear message each and exit 2;
+a traceback appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from booklet.errors import BookletError, ProfileError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Print an accessible, sourced booklet about a breast-cancer treatment plan.")
+content_app = typer.Typer(no_args_is_help=True, help="Check and list the bundled content.")
+app.add_typer(content_app, name="content")
+
+STATE = {"debug": False}
+
+
+class Format(str, Enum):
+    pdf = "pdf"
+    html = "html"
+
+
+class Paper(str, Enum):
+    letter = "letter"
+    a4 = "a4"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn):  # type: ignore[no-untyped-def]
+    """Turn BookletError into a message and exit code; anything else into a short note."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except BookletError as exc:
+            if STATE["debug"]:
+                raise
+            fail("error: " + "\n       ".join(exc.problems), exc.exit_code)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if STATE["debug"]:
+                raise
+            fail(f"internal error ({type(exc).__name__}); run again with --debug for details", 3)
+
+    return wrapper
+
+
+def default_date() -> dt.date:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    return dt.date.today()
+
+
+def parse_date(text: str | None, option: str) -> dt.date:
+    if text is None:
+        return default_date()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"error: option '{option}': '{text}' is not a date like 2026-11-26")
+
+
+def example_path(name: str) -> str:
+    from booklet import assets
+
+    folder = assets.path("examples")
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    if name not in names:
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        fail(f"error: option '--example': '{name}' is not a bundled example{hint}; "
+             f"allowed: {', '.join(names)}")
+    return str(folder / f"{name}.yaml")
+
+
+def profile_arg(profile: str | None, example: str | None) -> str:
+    if example and profile:
+        fail("error: give a PROFILE file or --example, not both")
+    if example:
+        return example_path(example)
+    if not profile:
+        fail("error: give a PROFILE file (or - for standard input) or --example NAME")
+    return profile
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    STATE["debug"] = debug
+
+
+@app.command()
+@guarded
+def render(
+    profile: Annotated[str | None, typer.Argument(help="Profile file (YAML or JSON), or - for stdin.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the booklet.")] = Path("booklet.pdf"),
+    example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile (see `booklet examples`).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="pdf, or html to see the HTML.")] = Format.pdf,
+    paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
+    date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklet (YYYY-MM-DD); default today or SOURCE_DATE_EPOCH.")] = None,
+    name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
+) -> None:
+    """Render a booklet for one profile."""
+    from booklet.build import build_to_file, load_profile
+    from booklet.context import Options
+
+    options = Options(date=parse_date(date, "--date"), paper=paper.value,
+                      name_in_metadata=name_in_metadata)
+    prof = load_profile(profile_arg(profile, example))
+    result = build_to_file(prof, output, options, fmt.value)
+    size = output.stat().st_size
+    extra = ""
+    if result.pdf is not None:
+        from pypdf import PdfReader
+        import io
+
+        extra = f", {len(PdfReader(io.BytesIO(result.pdf)).pages)} pages"
+    typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
+
+
+@app.command()
+@guarded
+def validate(
+    profiles: Annotated[list[str], typer.Argument(help="Profile files to check (- for stdin).")],
+) -> None:
+    """Check profiles without rendering; list every problem."""
+    from booklet.build import load_profile
+
+    bad = 0
+    for path in profiles:
+        try:
+            load_profile(path)
+            typer.echo(f"{path}: ok")
+        except ProfileError as exc:
+            bad += 1
+            typer.echo("\n".join(exc.problems), err=True)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+@guarded
+def explain(
+    profile: Annotated[str | None, typer.Argument(help="Profile file, or - for stdin.")] = None,
+    example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Show what the booklet will hold for a profile, and why."""
+    from booklet.build import load_profile, plan_for
+
+    plan = plan_for(load_profile(profile_arg(profile, example)))
+    if as_json:
+        typer.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+        return
+    out = ["Sections:"]
+    for sec in plan.walk():
+        indent = "  " if sec.item.parent is None else "    "
+        cond = " [conditional]" if sec.conditions else ""
+        out.append(f"{indent}{sec.item.title}{cond} — {sec.why}")
+    out.append("Drugs:")
+    for group, drugs in plan.drug_groups():
+        out.append(f"  {group.title}:")
+        for d in drugs:
+            flags = "".join([" [had]" if d.had else "", " [next]" if d.next_up else "",
+                             " [conditional]" if d.conditions else ""])
+            out.append(f"    {d.item.name}{flags} — {d.why}")
+    out.append("Standards:")
+    out += [f"  {s.item.id} — {s.why}" for s in plan.standards]
+    out.append(f"Questions: {len(plan.questions)}; glossary terms: {len(plan.glossary)}; "
+               f"sources: {len(plan.sources)}")
+    typer.echo("\n".join(out))
+
+
+@app.command()
+@guarded
+def examples() -> None:
+    """List the bundled example profiles."""
+    from booklet import assets
+
+    for path in sorted(assets.path("examples").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
+        typer.echo(f"{path.stem:<32} {first}")
+
+
+@content_app.command("check")
+@guarded
+def content_check(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge review dates against this date (YYYY-MM-DD).")] = None,
+    grades: Annotated[bool, typer.Option("--grades", help="List the reading grade of every item.")] = False,
+) -> None:
+    """Check the content: schema, rules, ids, sources, review dates, reading grade."""
+    from booklet.content import check_library
+
+    report = check_library(as_of=parse_date(as_of, "--as-of") if as_of else dt.date.today())
+    if grades:
+        for kind, item_id, g in sorted(report.grades):
+            typer.echo(f"  grade {g:4.1f}  {kind:<9} {item_id}")
+    body = [g for k, _, g in report.grades if k in ("drug", "step")]
+    mean = sum(body) / len(body) if body else 0.0
+    counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+    typer.echo(f"content: {counts}; mean reading grade {mean:.1f} (drug pages and steps), "
+               f"highest {max(body, default=0):.1f}")
+    if report.problems:
+        typer.echo("\n".join(report.problems), err=True)
+        fail(f"content check: {len(report.problems)} problems", 1)
+    typer.echo("content check: ok")
+
+
+@content_app.command("list")
+@guarded
+def content_list(
+    what: Annotated[str, typer.Argument(help="drugs, steps, sources, questions or glossary")] = "drugs",
+) -> None:
+    """List content ids."""
+    from booklet.content import cached_library
+
+    lib = cached_library()
+    tables = {"drugs": lib.drugs, "steps": lib.steps, "sources": lib.sources,
+              "questions": lib.questions, "glossary": lib.glossary}
+    if what not in tables:
+        fail(f"error: '{what}' is not one of {', '.join(tables)}")
+    for key, item in sorted(tables[what].items()):
+        typer.echo(f"{key:<34} {getattr(item, 'name', getattr(item, 'title', ''))}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None

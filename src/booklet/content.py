@@ -1,0 +1,446 @@
+"""Stage 0: load the content library (steps, drugs, standards, questions, glossary, sources).
+
+Content is data: YAML files, or Markdown with YAML front matter. Schemas are pydantic
+models that forbid unknown keys; `load_library` gathers every problem before raising.
+`check_library` adds the editorial rules of `booklet content check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from booklet import assets
+from booklet.errors import ContentError
+from booklet.profile import (BIOMARKERS, HER2, MENOPAUSE, SEXES, SITES, STAGES, STATUS,
+                             TRISTATE, TYPES)
+
+RULE_VALUES: dict[str, tuple[str, ...] | None] = {
+    "stage": STAGES, "type": TYPES, "er": STATUS, "pr": STATUS, "hr": STATUS, "her2": HER2,
+    "menopause": MENOPAUSE, "sex": SEXES, "metastases": SITES, "oligometastatic": TRISTATE,
+    **{b: STATUS for b in BIOMARKERS},
+    "prior": None,  # drug ids, checked against the library
+}
+ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+REVIEW_MONTHS = 12
+
+
+def _rule(value: Any) -> dict[str, list[str]]:
+    """Normalise an `applies` mapping; YAML gives ints for stage 0 and bools for true."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("applies must be a mapping of field -> list of values")
+    out: dict[str, list[str]] = {}
+    for key, values in value.items():
+        if key not in RULE_VALUES:
+            raise ValueError(f"unknown rule key '{key}'; allowed: {', '.join(RULE_VALUES)}")
+        items = values if isinstance(values, list) else [values]
+        norm = []
+        for item in items:
+            text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            allowed = RULE_VALUES[key]
+            if allowed is not None and text not in allowed:
+                raise ValueError(f"rule '{key}': '{text}' is not one of {', '.join(allowed)}")
+            norm.append(text)
+        if not norm:
+            raise ValueError(f"rule '{key}' lists no values")
+        out[key] = norm
+    return out
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Item(Model):
+    id: str
+    sources: list[str] = Field(min_length=1)
+    reviewed: dt.date
+    applies: dict[str, list[str]] = {}
+
+    @field_validator("applies", mode="before")
+    @classmethod
+    def _applies(cls, value: Any) -> dict[str, list[str]]:
+        return _rule(value)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not ID.match(value):
+            raise ValueError(f"'{value}' is not a lowercase hyphenated id")
+        return value
+
+
+class Source(Model):
+    id: str
+    title: str
+    publisher: str
+    year: int | None = None
+    url: str
+
+
+class Group(Model):
+    id: str
+    title: str
+    intro: str
+
+
+class Funding(Model):
+    text: str
+    as_of: dt.date | None = None
+    sources: list[str] = Field(min_length=1)
+
+
+class Use(Model):
+    applies: dict[str, list[str]]
+    line: Literal[1, 2, 3] | None = None
+    with_: list[str] = Field(default=[], alias="with")
+    after: list[str] = []
+    text: str
+
+    @field_validator("applies", mode="before")
+    @classmethod
+    def _applies(cls, value: Any) -> dict[str, list[str]]:
+        return _rule(value)
+
+
+class Drug(Item):
+    name: str
+    brands: list[str] = []
+    group: str
+    what: str
+    given: str
+    side_effects: list[str] = Field(min_length=1)
+    call_now: list[str] = Field(min_length=1)
+    monitoring: list[str] = []
+    tips: list[str] = []
+    funding: Funding
+    uses: list[Use] = Field(min_length=1)
+
+
+class Step(Item):
+    title: str
+    order: int
+    summary: str = ""
+    parent: str | None = None
+    numbered: bool = True
+    standards: list[str] = []
+    questions: list[str] = []
+    insert: Literal["drug-overview"] | None = None  # generated block shown after the step
+    body: str = ""
+
+
+class Standard(Item):
+    sources: list[str] = []
+    text: str
+    source: str
+    where: str = ""
+
+
+class Question(Item):
+    text: str
+
+
+class Term(Item):
+    term: str
+    also: list[str] = []
+    definition: str
+
+
+@dataclass
+class Library:
+    """Everything under content/ for one language, indexed by id."""
+
+    language: str
+    sources: dict[str, Source] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    drugs: dict[str, Drug] = field(default_factory=dict)
+    steps: dict[str, Step] = field(default_factory=dict)
+    standards: dict[str, Standard] = field(default_factory=dict)
+    questions: dict[str, Question] = field(default_factory=dict)
+    glossary: dict[str, Term] = field(default_factory=dict)
+    conditions: dict[str, dict[str, str]] = field(default_factory=dict)
+    ui: dict[str, Any] = field(default_factory=dict)
+    paths: dict[int, Path] = field(default_factory=dict)  # id(item) -> file
+
+    def items(self) -> Iterator[Item]:
+        for table in (self.drugs, self.steps, self.standards, self.questions, self.glossary):
+            yield from table.values()
+
+    @property
+    def drug_names(self) -> dict[str, list[str]]:
+        return {d.id: [d.name, *d.brands] for d in self.drugs.values()}
+
+    @property
+    def mask_words(self) -> list[str]:
+        words: list[str] = []
+        for d in self.drugs.values():
+            words += [d.name, *d.brands, d.id.replace("-", " ")]
+        for t in self.glossary.values():
+            words += [t.term, *t.also]
+        return words
+
+    def path_of(self, item: Any) -> Path | None:
+        return self.paths.get(id(item))
+
+    def item_for_path(self, path: str) -> Item:
+        target = Path(path).resolve()
+        for item in self.items():
+            p = self.path_of(item)
+            if p is not None and p.resolve() == target:
+                return item
+        raise KeyError(path)
+
+    def children(self, step_id: str) -> list[Step]:
+        return sorted((s for s in self.steps.values() if s.parent == step_id),
+                      key=lambda s: (s.order, s.id))
+
+    def top_steps(self) -> list[Step]:
+        return sorted((s for s in self.steps.values() if s.parent is None),
+                      key=lambda s: (s.order, s.id))
+
+
+# ---------------------------------------------------------------- reading files
+
+FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(f"{_rel(path)}: not valid YAML ({exc})")
+        return None
+
+
+def _read_markdown(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    text = path.read_text(encoding="utf-8")
+    match = FRONT.match(text)
+    if not match:
+        problems.append(f"{_rel(path)}: missing YAML front matter between '---' lines")
+        return None
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{_rel(path)}: front matter is not valid YAML ({exc})")
+        return None
+    if not isinstance(meta, dict):
+        problems.append(f"{_rel(path)}: front matter is not a mapping")
+        return None
+    meta["body"] = match.group(2).strip()
+    return meta
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(assets.root()))
+    except ValueError:
+        return str(path)
+
+
+def _errors(path: Path, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(file)"
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r:.60})"
+        out.append(f"{_rel(path)}: field '{loc}': {msg}{shown}")
+    return out
+
+
+def _build(model: type[Model], data: Any, path: Path, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"{_rel(path)}: expected a mapping")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_errors(path, exc))
+        return None
+
+
+def _add(table: dict[str, Any], item: Any, path: Path, lib: Library, problems: list[str]) -> None:
+    if item is None:
+        return
+    if item.id in table:
+        problems.append(f"{_rel(path)}: duplicate id '{item.id}' (also in {_rel(lib.paths[id(table[item.id])])})")
+        return
+    table[item.id] = item
+    lib.paths[id(item)] = path
+
+
+def _list_file(path: Path, model: type[Model], table: dict[str, Any], lib: Library,
+               problems: list[str]) -> None:
+    if not path.exists():
+        return
+    data = _read_yaml(path, problems)
+    if data is None:
+        return
+    if not isinstance(data, list):
+        problems.append(f"{_rel(path)}: expected a list of items")
+        return
+    for n, entry in enumerate(data):
+        item = _build(model, entry, path, problems)
+        if item is None and isinstance(entry, dict):
+            problems[-1] = problems[-1].replace(f"{_rel(path)}:", f"{_rel(path)} item {n + 1}:", 1)
+        _add(table, item, path, lib, problems)
+
+
+def load_library(language: str = "en", root: Path | None = None) -> Library:
+    """Load and cross-check all content for `language`; raise ContentError on any problem."""
+    lib, problems = _load(language, root)
+    problems += _cross_check(lib)
+    if problems:
+        raise ContentError(problems)
+    return lib
+
+
+@cache
+def cached_library(language: str = "en") -> Library:
+    """The bundled library, loaded once per process (batch workers reuse it)."""
+    return load_library(language)
+
+
+def _load(language: str, root: Path | None) -> tuple[Library, list[str]]:
+    base = root or assets.path("content")
+    lang = base / language
+    problems: list[str] = []
+    lib = Library(language=language)
+    if not lang.is_dir():
+        raise ContentError(f"content: no content for language '{language}'")
+    for path in sorted((base / "sources").glob("*.yaml")):
+        _add(lib.sources, _build(Source, _read_yaml(path, problems), path, problems), path, lib, problems)
+    for entry in _read_yaml(lang / "groups.yaml", problems) or []:
+        group = _build(Group, entry, lang / "groups.yaml", problems)
+        _add(lib.groups, group, lang / "groups.yaml", lib, problems)
+    for path in sorted((lang / "drugs").glob("*.yaml")):
+        drug = _build(Drug, _read_yaml(path, problems), path, problems)
+        if drug is not None and drug.id != path.stem:
+            problems.append(f"{_rel(path)}: id '{drug.id}' does not match the file name")
+        _add(lib.drugs, drug, path, lib, problems)
+    for path in sorted((lang / "steps").glob("*.md")):
+        meta = _read_markdown(path, problems)
+        if meta is not None:
+            _add(lib.steps, _build(Step, meta, path, problems), path, lib, problems)
+    _list_file(lang / "standards.yaml", Standard, lib.standards, lib, problems)
+    _list_file(lang / "questions.yaml", Question, lib.questions, lib, problems)
+    _list_file(lang / "glossary.yaml", Term, lib.glossary, lib, problems)
+    lib.conditions = _read_yaml(lang / "conditions.yaml", problems) or {}
+    lib.ui = _read_yaml(lang / "ui.yaml", problems) or {}
+    return lib, problems
+
+
+def _cross_check(lib: Library) -> list[str]:
+    """Dangling ids: sources, groups, standards, questions, parents, drugs in rules."""
+    problems: list[str] = []
+
+    def where(item: Any) -> str:
+        path = lib.path_of(item)
+        return f"{_rel(path)} ({item.id})" if path else item.id
+
+    def need(table: dict[str, Any], ids: Iterable[str], what: str, item: Any) -> None:
+        for ref in ids:
+            if ref not in table:
+                problems.append(f"{where(item)}: unknown {what} '{ref}'")
+
+    for item in lib.items():
+        need(lib.sources, item.sources, "source id", item)
+        need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
+    for drug in lib.drugs.values():
+        need(lib.groups, [drug.group], "group", drug)
+        need(lib.sources, drug.funding.sources, "source id in funding", drug)
+        for use in drug.uses:
+            need(lib.drugs, use.with_ + use.after + use.applies.get("prior", []), "drug id", drug)
+    for step in lib.steps.values():
+        need(lib.standards, step.standards, "standard", step)
+        need(lib.questions, step.questions, "question", step)
+        if step.parent is not None:
+            need(lib.steps, [step.parent], "parent step", step)
+    for std in lib.standards.values():
+        need(lib.sources, [std.source], "source id", std)
+    return problems
+
+
+# ---------------------------------------------------------------- editorial check
+
+MARKUP = re.compile(r"<[a-zA-Z/!]|^\s*#|\]\(|https?://|file:", re.MULTILINE)
+ITALIC = re.compile(r"(?<![*\w])[*_](?![*_\s])[^*_\n]+(?<![\s*_])[*_](?![*\w])")
+
+
+def item_text(item: Any) -> list[str]:
+    """The reader-facing prose of an item, for grading and glossary detection."""
+    if isinstance(item, Drug):
+        return [item.what, item.given, *item.side_effects, *item.call_now, *item.monitoring,
+                *item.tips, item.funding.text, *(u.text for u in item.uses)]
+    if isinstance(item, Step):
+        return [item.summary, item.body]
+    if isinstance(item, Term):
+        return [item.definition]
+    return [getattr(item, "text", "")]
+
+
+@dataclass
+class CheckReport:
+    problems: list[str]
+    grades: list[tuple[str, str, float]]  # (kind, id, grade)
+    counts: dict[str, int]
+
+
+def check_library(language: str = "en", as_of: dt.date | None = None,
+                  max_grade: float = 8.0, root: Path | None = None) -> CheckReport:
+    """Everything `load_library` checks, plus review dates, markup and reading grade."""
+    from booklet.readability import grade, mask, prose
+
+    as_of = as_of or dt.date.today()
+    lib, problems = _load(language, root)
+    problems += _cross_check(lib)
+    limit = _months_before(as_of, REVIEW_MONTHS)
+    grades: list[tuple[str, str, float]] = []
+    words = lib.mask_words
+    for item in lib.items():
+        label = f"{_rel(lib.path_of(item))} ({item.id})" if lib.path_of(item) else item.id
+        if item.reviewed < limit:
+            problems.append(f"{label}: reviewed {item.reviewed} is more than "
+                            f"{REVIEW_MONTHS} months before {as_of}; review it against its sources")
+        if item.reviewed > as_of:
+            problems.append(f"{label}: reviewed {item.reviewed} is in the future (as of {as_of})")
+        for text in item_text(item):
+            if MARKUP.search(text):
+                problems.append(f"{label}: headings, HTML, links or URLs are not allowed in text")
+                break
+            if ITALIC.search(text):
+                problems.append(f"{label}: italics are not allowed (use bold for emphasis)")
+                break
+        g = grade(mask(prose(item_text(item)), words))
+        kind = type(item).__name__.lower()
+        grades.append((kind, item.id, g))
+        if kind in ("drug", "step") and g > max_grade:
+            problems.append(f"{label}: reading grade {g} is above {max_grade}")
+    for drug in lib.drugs.values():
+        if drug.funding.as_of and drug.funding.as_of > as_of:
+            problems.append(f"{_rel(lib.path_of(drug))}: funding as_of {drug.funding.as_of} is in the future")
+    counts = {"sources": len(lib.sources), "drugs": len(lib.drugs), "steps": len(lib.steps),
+              "standards": len(lib.standards), "questions": len(lib.questions),
+              "glossary": len(lib.glossary)}
+    return CheckReport(problems, grades, counts)
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -1,0 +1,471 @@
+"""Stage 1: load a patient profile and normalise it.
+
+One table (`FIELDS`) says, for each profile key, how a raw value becomes a normal one.
+Every problem is collected, then reported at once: field, value, what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from booklet.errors import ProfileError
+
+STAGES = ("0", "I", "II", "III", "IV", "unknown")
+TYPES = ("idc", "ilc", "dcis", "ibc", "rare", "unknown")
+STATUS = ("positive", "negative", "unknown")
+HER2 = ("positive", "low", "negative", "unknown")
+MENOPAUSE = ("pre", "peri", "post", "unknown")
+SEXES = ("female", "male")
+SITES = ("bone", "brain", "liver", "lung", "lymph-nodes", "skin", "other", "unknown")
+TRISTATE = ("true", "false", "unknown")
+BIOMARKERS = ("brca", "pdl1", "pik3ca", "esr1")
+PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
+LANGUAGES = ("en",)
+CARE_TEAM = ("clinic", "oncologist", "nurse", "phone")
+MAX_TEXT = 200
+MAX_BYTES = 1_000_000
+
+ALIASES: dict[str, dict[str, str]] = {
+    "status": {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
+               "?": "unknown", "not known": "unknown", "don't know": "unknown"},
+    "her2": {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
+             "her2-low": "low", "?": "unknown"},
+    "type": {"ductal": "idc", "invasive ductal": "idc", "lobular": "ilc",
+             "invasive lobular": "ilc", "inflammatory": "ibc", "i don't know": "unknown"},
+    "menopause": {"premenopausal": "pre", "pre-menopausal": "pre",
+                  "perimenopausal": "peri", "peri-menopausal": "peri",
+                  "postmenopausal": "post", "post-menopausal": "post"},
+    "sex": {"f": "female", "woman": "female", "m": "male", "man": "male"},
+    "site": {"lymph nodes": "lymph-nodes", "nodes": "lymph-nodes", "bones": "bone",
+             "lungs": "lung"},
+}
+
+ROMAN = {"0": "0", "1": "I", "2": "II", "3": "III", "4": "IV",
+         "i": "I", "ii": "II", "iii": "III", "iv": "IV"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A normalised profile. Every clinical field has a value; unknown is a value."""
+
+    stage: str = "unknown"
+    type: str = "unknown"
+    er: str = "unknown"
+    pr: str = "unknown"
+    hr: str = "unknown"
+    her2: str = "unknown"
+    menopause: str = "unknown"
+    sex: str = "female"
+    metastases: tuple[str, ...] = ()
+    oligometastatic: str = "unknown"
+    biomarkers: Mapping[str, str] = field(default_factory=lambda: {b: "unknown" for b in BIOMARKERS})
+    prior_therapies: tuple[str, ...] = ()
+    province: str | None = None
+    language: str = "en"
+    name: str | None = None
+    care_team: Mapping[str, str] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        """The value a content rule sees for `key` (biomarkers are top-level keys there)."""
+        if key in BIOMARKERS:
+            return self.biomarkers[key]
+        if key == "prior":
+            return self.prior_therapies
+        return getattr(self, key)
+
+    def to_dict(self, with_name: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["metastases"] = list(self.metastases)
+        data["prior_therapies"] = list(self.prior_therapies)
+        data["biomarkers"] = dict(self.biomarkers)
+        data["care_team"] = dict(self.care_team)
+        if not with_name:
+            data.pop("name")
+        return data
+
+
+# ---------------------------------------------------------------- normalisers
+
+class Invalid(ValueError):
+    """A single field problem; the message is completed with the field name."""
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
+        raise Invalid(f"{_show(raw)} is not a single value")
+    return str(raw).strip()
+
+
+def _choice(allowed: tuple[str, ...], alias: str | None = None) -> Callable[[Any], str]:
+    def norm(raw: Any) -> str:
+        text = _text(raw)
+        key = text.lower()
+        if alias and key in ALIASES[alias]:
+            return ALIASES[alias][key]
+        for option in allowed:
+            if key == option.lower():
+                return option
+        raise Invalid(_not_one_of(text, allowed))
+    return norm
+
+
+def _stage(raw: Any) -> str:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    text = _text(raw)
+    key = re.sub(r"^stage\s*", "", text.strip().lower())
+    if key in ("unknown", "i don't know", "?"):
+        return "unknown"
+    match = re.fullmatch(r"(0|1|2|3|4|i{1,3}|iv)([abc])?", key)
+    if match and not (match.group(2) and match.group(1) in ("0", "4", "iv")):
+        return ROMAN[match.group(1)]
+    raise Invalid(_not_one_of(text, STAGES) + " (sub-stages such as IIIA are accepted)")
+
+
+def _tristate(raw: Any) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    text = _text(raw).lower()
+    return {"yes": "true", "no": "false"}.get(text) or _choice(TRISTATE)(text)
+
+
+def _sites(raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else [raw]
+    out: list[str] = []
+    bad: list[str] = []
+    one = _choice(SITES, "site")
+    for item in items:
+        try:
+            site = one(item)
+        except Invalid:
+            bad.append(_show(item))
+            continue
+        if site not in out:
+            out.append(site)
+    if bad:
+        raise Invalid(f"{', '.join(bad)} not among {', '.join(SITES)}")
+    if "unknown" in out and len(out) > 1:
+        out.remove("unknown")
+    return tuple(out)
+
+
+def _province(raw: Any) -> str:
+    return _choice(PROVINCES)(raw).upper()
+
+
+def _language(raw: Any) -> str:
+    text = _text(raw).lower()
+    if text == "fr":
+        raise Invalid("'fr' is not available yet; allowed: en")
+    return _choice(LANGUAGES)(text)
+
+
+def clean_text(raw: Any, limit: int = MAX_TEXT) -> str:
+    """Free text: a short line, no control or invisible formatting characters."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        raise Invalid(f"{_show(raw)} is not text")
+    if len(raw) > limit:
+        raise Invalid(f"text of {len(raw)} characters is too long (at most {limit})")
+    bad = [c for c in raw if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\t"]
+    if bad:
+        raise Invalid(f"contains a control or invisible character (U+{ord(bad[0]):04X})")
+    return " ".join(raw.split())
+
+
+def _name(raw: Any) -> str | None:
+    return clean_text(raw) or None
+
+
+# ---------------------------------------------------------------- the table
+
+FIELDS: dict[str, Callable[[Any], Any]] = {
+    "stage": _stage,
+    "type": _choice(TYPES, "type"),
+    "er": _choice(STATUS, "status"),
+    "pr": _choice(STATUS, "status"),
+    "hr": _choice(STATUS, "status"),
+    "her2": _choice(HER2, "her2"),
+    "menopause": _choice(MENOPAUSE, "menopause"),
+    "sex": _choice(SEXES, "sex"),
+    "metastases": _sites,
+    "oligometastatic": _tristate,
+    "province": _province,
+    "language": _language,
+    "name": _name,
+}
+NESTED = ("biomarkers", "care_team", "prior_therapies")
+ALL_KEYS = tuple(FIELDS) + NESTED
+ALLOWED_TEXT = {
+    "stage": STAGES, "type": TYPES, "er": STATUS, "pr": STATUS, "hr": STATUS, "her2": HER2,
+    "menopause": MENOPAUSE, "sex": SEXES, "metastases": SITES, "oligometastatic": TRISTATE,
+    "province": PROVINCES, "language": LANGUAGES,
+}
+
+
+def _show(raw: Any) -> str:
+    text = repr(raw) if not isinstance(raw, str) else f"'{raw}'"
+    return text if len(text) <= 40 else text[:37] + "...'"
+
+
+def _not_one_of(text: str, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    msg = f"{_show(text)} is not one of {', '.join(allowed)}"
+    close = difflib.get_close_matches(text.lower(), [a.lower() for a in allowed], n=1, cutoff=0.6)
+    if close:
+        msg += f" (did you mean '{close[0]}'?)"
+    return msg
+
+
+def _drug_lookup(known_drugs: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Map ids, names and brand names (lowercase) to drug ids."""
+    lookup: dict[str, str] = {}
+    for drug_id, names in known_drugs.items():
+        lookup[drug_id] = drug_id
+        for name in names:
+            lookup.setdefault(name.lower(), drug_id)
+            lookup.setdefault(name.lower().replace(" ", "-"), drug_id)
+    return lookup
+
+
+def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None) -> Profile:
+    """Turn raw profile data into a Profile, or raise ProfileError listing every problem."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"Profile: expected a mapping of fields (stage, type, er, ...), got {type(data).__name__}")
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    def problem(key: str, message: str) -> None:
+        problems.append(f"Profile field '{key}': {message}")
+
+    for key, raw in data.items():
+        if not isinstance(key, str):
+            problems.append(f"Profile: key {_show(key)} is not a field name")
+            continue
+        if key not in ALL_KEYS:
+            close = difflib.get_close_matches(key, ALL_KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(ALL_KEYS)}"
+            problem(key, f"unknown field{hint}")
+            continue
+        if raw is None or raw == "":
+            continue  # not given: the default applies
+        if key in FIELDS:
+            try:
+                values[key] = FIELDS[key](raw)
+            except Invalid as exc:
+                problem(key, str(exc))
+    values["biomarkers"] = _biomarkers(data.get("biomarkers"), problem)
+    values["care_team"] = _care_team(data.get("care_team"), problem)
+    values["prior_therapies"] = _prior(data.get("prior_therapies"), known_drugs, problem)
+
+    _derive_and_check(values, data, problem)
+    if problems:
+        raise ProfileError(problems)
+    return Profile(**values)
+
+
+def _biomarkers(raw: Any, problem: Callable[[str, str], None]) -> dict[str, str]:
+    out = {b: "unknown" for b in BIOMARKERS}
+    if raw in (None, "", {}):
+        return out
+    if not isinstance(raw, dict):
+        problem("biomarkers", f"{_show(raw)} is not a mapping like {{brca: unknown, pdl1: unknown}}")
+        return out
+    norm = _choice(STATUS, "status")
+    for key, value in raw.items():
+        if key not in BIOMARKERS:
+            close = difflib.get_close_matches(str(key), BIOMARKERS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problem(f"biomarkers.{key}", f"unknown biomarker{hint}; allowed: {', '.join(BIOMARKERS)}")
+            continue
+        if value in (None, ""):
+            continue
+        try:
+            out[key] = norm(value)
+        except Invalid as exc:
+            problem(f"biomarkers.{key}", str(exc))
+    return out
+
+
+def _care_team(raw: Any, problem: Callable[[str, str], None]) -> dict[str, str]:
+    if raw in (None, "", {}):
+        return {}
+    if not isinstance(raw, dict):
+        problem("care_team", f"{_show(raw)} is not a mapping like {{clinic: ..., phone: ...}}")
+        return {}
+    out = {}
+    for key, value in raw.items():
+        if key not in CARE_TEAM:
+            problem(f"care_team.{key}", f"unknown field; allowed: {', '.join(CARE_TEAM)}")
+            continue
+        if value in (None, ""):
+            continue
+        try:
+            text = clean_text(value)
+        except Invalid as exc:
+            problem(f"care_team.{key}", str(exc))
+            continue
+        if text:
+            out[key] = text
+    return out
+
+
+def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
+           problem: Callable[[str, str], None]) -> tuple[str, ...]:
+    if raw in (None, "", []):
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    lookup = _drug_lookup(known) if known is not None else None
+    out: list[str] = []
+    for item in items:
+        try:
+            text = clean_text(item).lower()
+        except Invalid as exc:
+            problem("prior_therapies", str(exc))
+            continue
+        if lookup is not None:
+            if text not in lookup:
+                close = difflib.get_close_matches(text, list(lookup), n=1, cutoff=0.75)
+                hint = f" (did you mean '{lookup[close[0]]}'?)" if close else ""
+                problem("prior_therapies", f"{_show(text)} is not a known drug id{hint}; "
+                        "see `booklet content list drugs`")
+                continue
+            text = lookup[text]
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
+                      problem: Callable[[str, str], None]) -> None:
+    """Derive HR from ER/PR and reject contradictory profiles."""
+    er, pr = values.get("er", "unknown"), values.get("pr", "unknown")
+    derived = ("positive" if "positive" in (er, pr)
+               else "negative" if er == pr == "negative" else "unknown")
+    given_hr = values.get("hr")
+    if given_hr and given_hr != "unknown" and derived != "unknown" and given_hr != derived:
+        problem("hr", f"'{given_hr}' conflicts with er: {er}, pr: {pr} (which give hr: {derived})")
+    if given_hr and given_hr != "unknown" and derived == "unknown":
+        if given_hr == "negative" and "positive" in (er, pr):
+            problem("hr", f"'negative' conflicts with er: {er}, pr: {pr}")
+        values["hr"] = given_hr
+    else:
+        values["hr"] = derived
+
+    stage = values.get("stage", "unknown")
+    ctype = values.get("type", "unknown")
+    sites = values.get("metastases")
+    if ctype == "dcis" and stage not in ("0", "unknown"):
+        problem("stage", f"'{stage}' conflicts with type: dcis (DCIS is stage 0)")
+    if stage == "0" and ctype not in ("dcis", "unknown"):
+        problem("type", f"'{ctype}' conflicts with stage: 0 (stage 0 is DCIS)")
+    if sites and stage in ("0", "I", "II", "III") and sites != ("unknown",):
+        problem("metastases", f"{list(sites)} conflicts with stage: {stage} "
+                "(spread to other organs is stage IV)")
+    if values.get("oligometastatic") == "true" and stage in ("0", "I", "II", "III"):
+        problem("oligometastatic", f"'true' conflicts with stage: {stage} (stage IV only)")
+    if values.get("sex") == "male" and values.get("menopause", "unknown") != "unknown":
+        problem("menopause", f"'{values['menopause']}' is given for sex: male "
+                "(menopause applies to women only; leave it out or use unknown)")
+    if values.get("sex") == "male":
+        values["menopause"] = "unknown"
+    if stage == "IV" and not sites:
+        values["metastases"] = ("unknown",)
+    if stage != "IV" and not sites:
+        values["metastases"] = ()
+    if stage == "0" and ctype == "unknown":
+        values["type"] = "dcis"
+
+
+# ---------------------------------------------------------------- loading
+
+def parse_text(text: str, source: str) -> Any:
+    """Parse YAML or JSON profile text (JSON is YAML; safe loading only)."""
+    import yaml
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ProfileError(f"{source}: file is larger than {MAX_BYTES // 1000} KB; a profile is a few lines")
+    if "\x00" in text:
+        raise ProfileError(f"{source}: contains a NUL byte; is it a text file?")
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith(("{", "[")):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                pass
+        return _safe_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or "not valid YAML or JSON"
+        raise ProfileError(f"{source}: cannot read the profile{where}: {what}") from None
+    except RecursionError:
+        raise ProfileError(f"{source}: the profile is nested too deeply") from None
+
+
+class _NoAliasLoader:  # built lazily so that importing this module stays cheap
+    cls: Any = None
+
+
+def _safe_yaml(text: str) -> Any:
+    """yaml.safe_load without anchors/aliases (no recursive or exponential documents)."""
+    import yaml
+
+    if _NoAliasLoader.cls is None:
+        class Loader(yaml.SafeLoader):
+            """Safe loading, YAML 1.2 booleans (so `province: ON` stays 'ON'), no aliases."""
+
+            def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+                if self.check_event(yaml.AliasEvent):
+                    event = self.peek_event()
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "YAML aliases (*name) are not allowed in a profile",
+                        event.start_mark)
+                return super().compose_node(parent, index)
+        Loader.yaml_implicit_resolvers = {
+            key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        Loader.add_implicit_resolver(
+            "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+            list("tTfF"))
+        _NoAliasLoader.cls = Loader
+    return yaml.load(text, Loader=_NoAliasLoader.cls)  # noqa: S506 - SafeLoader subclass
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """Read profile text from a file path or '-' (stdin); return (text, display name)."""
+    import sys
+
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_BYTES:
+            raise ProfileError(f"{path}: file is larger than {MAX_BYTES // 1000} KB; a profile is a few lines")
+        return p.read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ProfileError(f"{path}: is a folder, not a profile file") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: is not UTF-8 text") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def load(path: str, known_drugs: Mapping[str, Iterable[str]] | None = None) -> Profile:
+    text, source = read_source(path)
+    data = parse_text(text, source)
+    try:
+        return normalise(data, known_drugs)
+    except ProfileError as exc:
+        raise ProfileError([f"{source}: {p}" for p in exc.problems]) from None

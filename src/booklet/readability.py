@@ -1,0 +1,84 @@
+"""Reading grade of content text, with drug names and glossary words masked.
+
+A drug name such as "trastuzumab deruxtecan" is not a hard sentence, so names are
+replaced by a short word before grading. The grade is Flesch-Kincaid; syllables are
+counted with Pyphen's hyphenation dictionary (already installed with WeasyPrint), so
+grading needs no download.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+
+MASK = "drug"
+_MD = re.compile(r"[*_`#>\[\]()]|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
+
+
+def prose(parts: Iterable[str]) -> str:
+    """Join text fragments as sentences (list items count as sentences)."""
+    out = []
+    for part in parts:
+        for line in _MD.sub(" ", part).splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            out.append(line if line[-1] in ".?!:" else line + ".")
+    return " ".join(out)
+
+
+def mask(text: str, words: Iterable[str]) -> str:
+    """Replace each of `words` (longest first, whole words, any case) by MASK."""
+    for word in sorted({w for w in words if w}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", MASK, text, flags=re.IGNORECASE)
+    return text
+
+
+_WORD = re.compile(r"[A-Za-zÀ-ɏ]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)*")
+_SENTENCE = re.compile(r"[.!?]+(?:\s|$)|:\s*$", re.MULTILINE)
+_DIC: list[object] = []
+
+
+def syllables(word: str) -> int:
+    """Syllables in one word: the larger of two estimates (vowel groups; hyphenation)."""
+    if word[0].isdigit():
+        return 1
+    if not _DIC:
+        import pyphen
+
+        _DIC.append(pyphen.Pyphen(lang="en_US"))
+    w = word.lower().replace("’", "'").split("'")[0]
+    groups = len(re.findall(r"[aeiouy]+", w))
+    if w.endswith("e") and not w.endswith(("le", "ee", "ye")) and groups > 1:
+        groups -= 1  # silent final e
+    if w.endswith(("ed", "es")) and not w.endswith(("ted", "ded", "ses", "zes", "ces", "ges", "xes")) and groups > 1:
+        groups -= 1
+    hyph = len(_DIC[0].positions(w)) + 1  # type: ignore[attr-defined]
+    return max(1, groups, hyph)
+
+
+def grade(text: str) -> float:
+    """Flesch-Kincaid grade of `text` (0 for empty text)."""
+    words = _WORD.findall(text)
+    if not words:
+        return 0.0
+    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
+    syl = sum(syllables(w) for w in words)
+    score = 0.39 * len(words) / sentences + 11.8 * syl / len(words) - 15.59
+    return round(max(0.0, score), 1)
+
+
+def _main(argv: list[str]) -> int:
+    """Print the grade of each file given (a helper while writing content)."""
+    from booklet.content import load_library, item_text
+
+    lib = load_library()
+    for path in argv:
+        item = lib.item_for_path(path)
+        print(f"{path}: grade {grade(mask(prose(item_text(item)), lib.mask_words)):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,101 @@
+"""Declarative `applies` rules: does an item fit a profile, and on what condition?
+
+A rule maps profile fields to allowed values; all keys must match. Three fields are
+"expandable": when the profile does not know them (menopause, metastatic sites,
+oligometastatic), the item is included *conditionally* and the booklet labels it
+("If you have been through menopause"). Every other unknown matches only a rule
+that lists `unknown` itself, so nothing that depends on a missing test result is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from booklet.profile import Profile
+
+EXPANDABLE = ("menopause", "metastases", "oligometastatic")
+
+Condition = tuple[str, tuple[str, ...]]  # (field, allowed values)
+
+
+@dataclass(frozen=True)
+class Match:
+    ok: bool
+    conditions: tuple[Condition, ...] = ()
+
+    @property
+    def certain(self) -> bool:
+        return self.ok and not self.conditions
+
+
+NO = Match(False)
+
+
+def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
+    conditions: list[Condition] = []
+    for key, allowed in rule.items():
+        if key == "menopause":
+            if profile.sex == "male":
+                return NO  # menopause never applies to men
+            value = profile.menopause
+            if value in allowed:
+                continue
+            if value == "unknown":
+                conditions.append((key, tuple(allowed)))
+                continue
+            return NO
+        if key == "metastases":
+            sites = profile.metastases
+            if any(site in allowed for site in sites):
+                continue
+            if sites == ("unknown",):
+                conditions.append((key, tuple(allowed)))
+                continue
+            return NO
+        if key == "oligometastatic":
+            if profile.oligometastatic in allowed:
+                continue
+            if profile.oligometastatic == "unknown":
+                conditions.append((key, tuple(allowed)))
+                continue
+            return NO
+        if key == "prior":
+            if any(drug in allowed for drug in profile.prior_therapies):
+                continue
+            return NO
+        if profile.value(key) not in allowed:
+            return NO
+    return Match(True, tuple(conditions))
+
+
+def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match) -> str:
+    """Why an item is in the plan, in words a reviewer can check."""
+    if not rule:
+        return "always included"
+    conditional = {c[0] for c in result.conditions}
+    parts = []
+    for key, allowed in rule.items():
+        if key in conditional:
+            parts.append(f"{key} unknown: shown for {' or '.join(allowed)}")
+        elif key == "metastases":
+            parts.append(f"metastases include {' or '.join(s for s in allowed if s in profile.metastases)}")
+        elif key == "prior":
+            had = [d for d in profile.prior_therapies if d in allowed]
+            parts.append(f"has had {', '.join(had)}")
+        else:
+            parts.append(f"{key} is {profile.value(key)}")
+    return "; ".join(parts)
+
+
+def label(conditions: Sequence[Condition], phrases: Mapping[str, Mapping[str, str]]) -> str:
+    """'If you have been through menopause and the cancer has spread to your bones'."""
+    if not conditions:
+        return ""
+    parts = []
+    for key, values in conditions:
+        table = phrases.get(key, {})
+        joint = table.get(",".join(values))  # a phrase for the set, e.g. "pre,peri"
+        words = [joint] if joint else [table.get(v, f"{key} is {v}") for v in values]
+        parts.append(" or ".join(dict.fromkeys(words)))
+    return "If " + " and ".join(parts)

@@ -1,0 +1,172 @@
+"""Rendered booklets, checked the way a reader and a screen reader meet them.
+
+A few renders only (about a second each); wide sweeps run at plan level in test_safety.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+
+import pytest
+
+from conftest import example_data, render_profile
+
+pytestmark = pytest.mark.render
+
+REFERENCE = "stage-iv-hr-pos-her2-pos"
+FULL = "stage-iv-hr-pos-her2-pos-full"
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return render_profile(example_data(REFERENCE))
+
+
+@pytest.fixture(scope="module")
+def full():
+    return render_profile(example_data(FULL))
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00ad", "")).lower()
+
+
+def test_pdf_ua1_valid(reference, full):
+    import page
+
+    for booklet in (reference, full):
+        report = page.validate_pdf_bytes(booklet.pdf, profile="ua1")
+        failures = [(f.rule_id, f.message) for f in report.failures]
+        assert report.is_compliant, failures[:10]
+
+
+def test_language_title_subject_and_no_name_in_metadata(full):
+    reader = full.reader
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    meta = reader.metadata
+    assert meta.title == "My treatment plan"
+    assert "Stage IV" in meta.subject
+    everything = repr(dict(meta)) + reader.xmp_metadata.stream.get_data().decode("utf-8", "replace") \
+        if reader.xmp_metadata else repr(dict(meta))
+    assert "Sam" not in everything
+
+
+def test_name_only_on_the_cover(full):
+    text = full.raw_text()
+    assert text.count("Sam") == 1 and "Made for Sam" in text
+
+
+def test_structure_tree_has_headings_lists_and_tables(full):
+    roles = collections.Counter()
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if isinstance(node, dict) or hasattr(node, "keys"):
+            if "/S" in node:
+                roles[str(node["/S"])] += 1
+            kids = node.get("/K")
+            if kids is not None:
+                kids = kids if isinstance(kids, list) else [kids]
+                for kid in kids:
+                    if hasattr(kid, "get_object") and hasattr(kid.get_object(), "keys"):
+                        walk(kid, depth + 1)
+
+    walk(full.reader.trailer["/Root"]["/StructTreeRoot"])
+    assert roles["/H1"] == 1
+    for role in ("/H2", "/H3", "/H4", "/H5", "/L", "/LI", "/Table", "/TH", "/TD", "/P"):
+        assert roles[role] > 0, (role, roles)
+
+
+def test_headings_never_skip_a_level(reference, full):
+    for booklet in (reference, full):
+        levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", booklet.html)]
+        assert levels[0] == 1
+        for before, after in zip(levels, levels[1:]):
+            assert after <= before + 1, (before, after)
+
+
+def test_no_block_elements_inside_list_items(reference):
+    assert not re.search(r"<li>\s*<(p|div|ul|ol)\b", reference.html)
+
+
+def test_reading_order_follows_the_plan(reference):
+    text = flat(reference.raw_text())
+    titles = [s.item.title.lower() for s in reference.plan.sections]
+    # skip the contents page: the body starts after its last entry
+    start = text.find("where this information comes from") + 1
+    positions = []
+    for title in titles:
+        pos = text.find(title, positions[-1] + 1 if positions else start)
+        assert pos > 0, title
+        positions.append(pos)
+    assert positions == sorted(positions)
+
+
+def test_reference_pathway_facts_are_all_present(reference):
+    """Every fact of the reference page appears when the profile calls for it."""
+    text = flat(reference.raw_text())
+    must = [
+        # timing standards
+        "2 weeks", "4 weeks", "2 or 3", "2 to 6 months",
+        # every drug and treatment the page names
+        "pertuzumab", "trastuzumab", "trastuzumab emtansine", "trastuzumab deruxtecan",
+        "lapatinib", "tucatinib", "neratinib", "tamoxifen", "letrozole", "anastrozole",
+        "exemestane", "fulvestrant", "goserelin", "leuprolide", "ovarian ablation",
+        "doxorubicin", "docetaxel", "capecitabine", "paclitaxel", "nab-paclitaxel",
+        "pegylated liposomal doxorubicin", "vinorelbine", "gemcitabine", "carboplatin",
+        "cyclophosphamide", "zoledronic acid", "pamidronate", "clodronate", "denosumab",
+        # steps, tips, supportive care
+        "social worker", "clinical trial", "palliative", "advance care", "stereotactic",
+        "whole-brain", "stable disease", "no evidence of disease", "tumour marker",
+        "bone scan", "mri", "heart", "6 months", "6 to 8",
+    ]
+    missing = [m for m in must if m not in text]
+    assert not missing
+
+
+def test_unknown_menopause_and_sites_are_labelled(reference):
+    text = flat(reference.raw_text())
+    assert "if you have not reached menopause, or are going through it" in text
+    assert "if the cancer has spread to your bones" in text
+    assert "if the cancer has spread to your brain" in text
+
+
+def test_fully_answered_profile_is_shorter_and_specific(reference, full):
+    assert len(full.reader.pages) < len(reference.reader.pages)
+    text = flat(full.raw_text())
+    assert "goserelin" not in text and "ovarian ablation" not in text
+    assert "you have had this medicine before" in text
+    assert "this may be what comes next for you" in text
+    assert "riverside regional cancer centre" in text
+
+
+def test_size_and_pages(reference, full):
+    for booklet in (reference, full):
+        pages = len(booklet.reader.pages)
+        assert len(booklet.pdf) <= 400_000
+        assert len(booklet.pdf) / pages <= 8_000
+        assert pages % 1 == 0 and pages >= 10
+
+
+def test_footer_page_x_of_y(full):
+    n = len(full.reader.pages)
+    assert f"Page 2 of {n}" in full.raw_text()
+    assert f"Page {n} of {n}" in full.raw_text()
+
+
+def test_body_text_is_at_least_13_pt(full):
+    sizes = collections.Counter()
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            scale = abs(tm[3] * cm[3]) or 1
+            sizes[round(font_size * scale, 1)] += len(text.strip())
+
+    for page in full.reader.pages[2:8]:
+        page.extract_text(visitor_text=visit)
+    body = sizes.most_common(1)[0][0]
+    assert body >= 13, sizes.most_common(5)

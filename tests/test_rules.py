@@ -1,0 +1,50 @@
+"""`applies` rules: strict fields, expandable unknowns, men and menopause."""
+
+from __future__ import annotations
+
+from booklet.profile import normalise
+from booklet.rules import describe, label, match
+
+
+def prof(**data):
+    return normalise(data, {"trastuzumab": ["Trastuzumab"]})
+
+
+def test_all_keys_must_match():
+    p = prof(stage="IV", er="positive", her2="positive")
+    assert match({"stage": ["IV"], "her2": ["positive"]}, p).certain
+    assert not match({"stage": ["IV"], "her2": ["negative"]}, p).ok
+
+
+def test_unknown_strict_field_matches_only_an_explicit_unknown():
+    p = prof(stage="IV")
+    assert not match({"her2": ["positive"]}, p).ok
+    assert match({"her2": ["unknown"]}, p).certain
+    assert not match({"brca": ["positive"]}, p).ok
+
+
+def test_unknown_menopause_is_conditional():
+    r = match({"menopause": ["pre", "peri"]}, prof(stage="IV"))
+    assert r.ok and r.conditions == (("menopause", ("pre", "peri")),)
+    phrases = {"menopause": {"pre,peri": "you have not reached menopause"}}
+    assert label(r.conditions, phrases) == "If you have not reached menopause"
+
+
+def test_menopause_never_matches_a_man():
+    assert not match({"menopause": ["pre", "peri", "post", "unknown"]}, prof(sex="male")).ok
+
+
+def test_sites():
+    assert match({"metastases": ["bone"]}, prof(stage="IV", metastases=["bone", "liver"])).certain
+    assert not match({"metastases": ["brain"]}, prof(stage="IV", metastases=["bone"])).ok
+    r = match({"metastases": ["brain"]}, prof(stage="IV"))
+    assert r.ok and r.conditions
+
+
+def test_prior_and_description():
+    p = prof(stage="IV", prior_therapies=["trastuzumab"])
+    rule = {"stage": ["IV"], "prior": ["trastuzumab"]}
+    r = match(rule, p)
+    assert r.certain
+    assert describe(rule, p, r) == "stage is IV; has had trastuzumab"
+    assert describe({}, p, r) == "always included"

@@ -1,0 +1,112 @@
+"""Clinical safety properties, checked over the whole profile space at plan level.
+
+These look at what a drug *is* (its group), never at the rule that included it, so a
+wrong rule in a content file is caught here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, strategies as st
+
+from booklet.errors import ProfileError
+from booklet.profile import (BIOMARKERS, HER2, MENOPAUSE, SEXES, SITES, STAGES, STATUS, TYPES,
+                             normalise)
+from booklet.select import select
+
+HER2_GROUPS = {"her2-antibody", "her2-adc", "her2-tki"}
+ENDOCRINE_GROUPS = {"hormonal", "ovarian-suppression", "cdk46"}
+
+
+def plan_or_none(data, lib):
+    try:
+        p = normalise(data, lib.drug_names)
+    except ProfileError:
+        return None
+    return select(p, lib)
+
+
+def check(plan) -> None:
+    p = plan.profile
+    for d in plan.drugs:
+        group = d.item.group
+        if group in HER2_GROUPS:
+            ok = p.her2 == "positive" or (
+                d.item.id == "trastuzumab-deruxtecan" and p.stage == "IV" and p.her2 == "low")
+            assert ok, f"HER2 drug {d.item.id} for her2={p.her2}"
+        if group in ENDOCRINE_GROUPS:
+            assert p.hr == "positive", f"endocrine drug {d.item.id} for hr={p.hr}"
+        if group == "ovarian-suppression":
+            assert p.sex == "female", f"ovarian suppression {d.item.id} for a man"
+            assert p.menopause in ("pre", "peri", "unknown"), f"{d.item.id} after menopause"
+            assert p.type != "dcis"
+            if p.menopause == "unknown":
+                assert d.conditions, f"{d.item.id} shown without a menopause label"
+        if p.stage != "IV":
+            assert "IV" not in d.item.uses[0].applies.get("stage", []) or all(
+                "IV" not in u.use.applies.get("stage", []) for u in d.uses)
+        assert d.uses, f"{d.item.id} has no rule that justifies it"
+        if p.sex == "male":
+            assert all(c[0] != "menopause" for u in d.uses for c in u.conditions)
+    for sec in plan.walk():
+        stages = sec.item.applies.get("stage")
+        if stages is not None:
+            assert p.stage in stages
+        if p.sex == "male":
+            assert all(c[0] != "menopause" for c in sec.conditions)
+    if p.stage == "IV" and plan.sections:
+        ids = {s.item.id for s in plan.walk()}
+        assert {"palliative", "monitoring", "when-to-call"} <= ids, ids
+        assert plan.standards, "every stage IV booklet has the timing standards"
+
+
+profiles = st.fixed_dictionaries({
+    "stage": st.sampled_from(STAGES),
+    "type": st.sampled_from(TYPES),
+    "er": st.sampled_from(STATUS),
+    "pr": st.sampled_from(STATUS),
+    "her2": st.sampled_from(HER2),
+    "sex": st.sampled_from(SEXES),
+    "menopause": st.sampled_from(MENOPAUSE),
+    "metastases": st.lists(st.sampled_from(SITES), max_size=4, unique=True),
+    "oligometastatic": st.sampled_from([True, False, "unknown"]),
+    "biomarkers": st.fixed_dictionaries({b: st.sampled_from(STATUS) for b in BIOMARKERS}),
+    "prior_therapies": st.lists(st.sampled_from([
+        "trastuzumab", "pertuzumab", "trastuzumab-emtansine", "docetaxel", "paclitaxel",
+        "letrozole", "tamoxifen", "capecitabine", "fulvestrant"]), max_size=4, unique=True),
+})
+
+
+@given(profiles)
+def test_safety_properties_hold_for_generated_profiles(library, data):
+    if data["stage"] != "IV":
+        data = {**data, "metastases": [], "oligometastatic": "unknown"}
+    if data["sex"] == "male":
+        data = {**data, "menopause": "unknown"}
+    plan = plan_or_none(data, library)
+    if plan is not None:
+        check(plan)
+
+
+def test_safety_properties_hold_for_every_core_combination(library):
+    """stage x type x er x pr x her2 x menopause x sex: every combination, no sampling."""
+    checked = 0
+    for stage, ctype, er, pr, her2, meno, sex in itertools.product(
+            STAGES, TYPES, STATUS, STATUS, HER2, MENOPAUSE, SEXES):
+        if sex == "male" and meno != "unknown":
+            continue
+        plan = plan_or_none({"stage": stage, "type": ctype, "er": er, "pr": pr, "her2": her2,
+                             "menopause": meno, "sex": sex}, library)
+        if plan is not None:
+            check(plan)
+            checked += 1
+    assert checked > 3000
+
+
+@pytest.mark.parametrize("her2", ["negative", "low", "unknown"])
+def test_no_her2_drug_without_her2_positive(library, her2):
+    plan = plan_or_none({"stage": "IV", "er": "positive", "her2": her2}, library)
+    assert not [d.item.id for d in plan.drugs if d.item.group in HER2_GROUPS
+                and d.item.id != "trastuzumab-deruxtecan"]
