@@ -63,8 +63,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         return ui["item_sources"].format(refs=refs(item), date=long_date(item.reviewed))
 
     def planned(p: Planned) -> dict[str, Any]:
-        return {"id": p.item.id, "text": p.item.text, "condition": note(p.conditions),
-                "refs": refs(p.item)}
+        return {"id": p.item.id, "text": p.item.text,
+                "condition": label(p.conditions, lib.conditions), "refs": refs(p.item)}
 
     def standard(p: Planned) -> dict[str, Any]:
         src = lib.sources[p.item.source]
