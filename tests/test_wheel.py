@@ -7,6 +7,7 @@ bundled example from another folder.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -48,12 +49,14 @@ def test_installed_wheel_renders_from_another_folder(wheel, tmp_path):
      / "deps.pth").write_text(site + "\n")
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
                    check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     work = tmp_path / "elsewhere"
     work.mkdir()
     out = subprocess.run([str(venv / "bin" / "booklet"), "render", "--example", "stage-iv-hr-pos-her2-pos",
-                          "-o", "b.pdf", "--date", "2026-11-26"], cwd=work, capture_output=True, text=True)
+                          "-o", "b.pdf", "--date", "2026-11-26"], cwd=work, env=env,
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (work / "b.pdf").read_bytes().startswith(b"%PDF")
     where = subprocess.run([str(py), "-c", "import booklet.assets as a; print(a.root())"], cwd=work,
-                           capture_output=True, text=True, check=True).stdout.strip()
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert "_assets" in where and str(ROOT) not in where
