@@ -23,6 +23,7 @@ class Result:
     plan: Plan
     html: str
     pdf: bytes | None
+    pages: int = 0
 
 
 def load_profile(path: str, library: Library | None = None) -> Profile:
@@ -51,12 +52,12 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
     plan = plan_for(profile)
     require_pathway(plan)
     html = render_html(build_context(plan, options))
-    pdf = None
-    if fmt == "pdf":
-        from booklet.pdf import write_pdf
+    if fmt != "pdf":
+        return Result(plan, html, None)
+    from booklet.pdf import render_pdf
 
-        pdf = finish(write_pdf(html), list(steps))
-    return Result(plan, html, pdf)
+    pdf, pages = render_pdf(html, day=options.date)
+    return Result(plan, html, finish(pdf, list(steps)), pages)
 
 
 def build_to_file(profile: Profile, out: Path, options: Options | None = None,

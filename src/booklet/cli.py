@@ -132,12 +132,7 @@ def render(
     prof = load_profile(profile_arg(profile, example))
     result = build_to_file(prof, output, options, fmt.value)
     size = output.stat().st_size
-    extra = ""
-    if result.pdf is not None:
-        from pypdf import PdfReader
-        import io
-
-        extra = f", {len(PdfReader(io.BytesIO(result.pdf)).pages)} pages"
+    extra = f", {result.pages} pages" if result.pdf is not None else ""
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
 
 
@@ -203,6 +198,45 @@ def examples() -> None:
     for path in sorted(assets.path("examples").glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
         typer.echo(f"{path.stem:<32} {first}")
+
+
+@app.command()
+@guarded
+def batch(
+    source: Annotated[Path, typer.Argument(help="A .csv or .jsonl file, or a folder of .yaml/.json profiles.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the booklets and errors.csv.")],
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: number of CPUs).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Output file name template: {id}, {row}, {stage}, {type}, {hr}, {her2}.")] = "{id}.pdf",
+    resume: Annotated[bool, typer.Option("--resume", help="Skip outputs newer than their input.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: render rows K, K+N, K+2N, ... only (1 <= K <= N).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
+    paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
+    date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
+) -> None:
+    """Render a booklet for every row; report every bad row and keep going."""
+    from booklet.batch import progress_printer, run_batch, write_errors
+    from booklet.context import Options
+
+    if fmt is Format.html and name == "{id}.pdf":
+        name = "{id}.html"
+    options = Options(date=parse_date(date, "--date"), paper=paper.value)
+    summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
+                        resume=resume, force=force, shard=shard, progress=progress_printer())
+    errors = out_dir / "errors.csv"
+    write_errors(summary, errors)
+    done = summary.rendered
+    rate = len(done) / summary.seconds * 60 if summary.seconds else 0.0
+    pages = sum(o.pages for o in done)
+    typer.echo(f"batch: {len(done)} rendered, {len(summary.skipped)} skipped, "
+               f"{len(summary.failed)} failed, in {summary.seconds:.1f} s "
+               f"({rate:.0f} booklets a minute, {pages} pages)")
+    for outcome in summary.failed:
+        for problem in outcome.problems:
+            typer.echo(f"  {outcome.row.label}: {problem}", err=True)
+    if summary.failed:
+        typer.echo(f"errors listed in {errors}", err=True)
+        raise typer.Exit(1)
 
 
 @content_app.command("check")

@@ -5,6 +5,10 @@ WeasyPrint is imported here only, so commands that do not render stay fast.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -55,14 +59,45 @@ def fetcher(extra_roots: tuple[Path, ...] = ()) -> Any:
     return _fetcher_class()(assets.allowed_roots() + list(extra_roots))
 
 
-def write_pdf(html: str, target: Any = None, extra_roots: tuple[Path, ...] = ()) -> bytes | None:
-    """Render `html` to PDF (bytes when target is None). Raises RenderError."""
+@contextmanager
+def _source_date(day: dt.date | None) -> Iterator[None]:
+    """Font subsetting stamps fonts with SOURCE_DATE_EPOCH (else now): pin it to `day`."""
+    if day is None or "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(day.year, day.month, day.day,
+                                                         tzinfo=dt.timezone.utc).timestamp()))
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def render_pdf(html: str, extra_roots: tuple[Path, ...] = (),
+               day: dt.date | None = None) -> tuple[bytes, int]:
+    """Render `html` to PDF bytes and count its pages. Raises RenderError.
+
+    The same HTML and `day` give the same bytes.
+    """
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     base = assets.path("templates")
     try:
-        document = HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher(extra_roots))
-        return document.write_pdf(target, font_config=_font_config(), **PDF_OPTIONS)
+        with _source_date(day):
+            document = HTML(string=html, base_url=str(base) + "/",
+                            url_fetcher=fetcher(extra_roots)).render(
+                font_config=_font_config(), **PDF_OPTIONS)
+            return document.write_pdf(**PDF_OPTIONS), len(document.pages)
     except FatalURLFetchingError as exc:
         raise RenderError(f"render: {exc}") from None
+
+
+def write_pdf(html: str, extra_roots: tuple[Path, ...] = (), day: dt.date | None = None) -> bytes:
+    return render_pdf(html, extra_roots, day)[0]
+
+
+def warm_up() -> None:
+    """Import WeasyPrint and load fonts once (batch workers call this before their first row)."""
+    write_pdf('<!DOCTYPE html><html lang="en"><head><title>warm up</title>'
+              '<link rel="stylesheet" href="booklet.css"></head><body><p>Warm up.</p></body></html>')

@@ -1,0 +1,371 @@
+"""Many booklets from one input: a CSV, a JSONL file, or a folder of YAML/JSON profiles.
+
+Rows are read and normalised first; every bad row is reported (row, field, message) and
+every good row is still rendered. Workers are processes that import WeasyPrint and load
+the content once, then render many booklets. Output files are written atomically and
+named from a template that holds no patient data by default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import string
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from booklet.errors import BookletError, ProfileError
+
+MAX_INPUT = 50_000_000  # bytes: a day's list is far smaller
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TEMPLATE_FIELDS = {"id", "row", "stage", "type", "hr", "her2"}
+
+
+class InputError(BookletError):
+    """The batch input as a whole cannot be used (exit 2)."""
+
+
+@dataclass
+class Row:
+    number: int              # 1-based position in the input
+    label: str               # "row 7" or "file alice.yaml"
+    id: str                  # from the id column / file stem, else the row number
+    data: Any                # raw profile data, or None when unreadable
+    problem: str = ""        # why the raw data could not be read
+
+
+@dataclass
+class Outcome:
+    row: Row
+    output: Path | None = None
+    problems: list[str] = field(default_factory=list)
+    skipped: str = ""
+    pages: int = 0
+    size: int = 0
+
+
+# ---------------------------------------------------------------- reading input
+
+def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        nxt = target.setdefault(key, {})
+        if not isinstance(nxt, dict):
+            raise ValueError(f"column '{dotted}' conflicts with column '{key}'")
+        target = nxt
+    target[keys[-1]] = value
+
+
+LIST_COLUMNS = {"metastases", "prior_therapies"}
+
+
+def _csv_rows(text: str) -> Iterator[Row]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("batch input: the CSV file is empty (expected a header row)") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if not any(header):
+        raise InputError("batch input: the CSV header row is empty")
+    dupes = {h for h in header if header.count(h) > 1 and h}
+    if dupes:
+        raise InputError(f"batch input: duplicate CSV columns: {', '.join(sorted(dupes))}")
+    for n, cells in enumerate(reader, 1):
+        if not any(c.strip() for c in cells):
+            continue
+        label = f"row {n}"
+        if len(cells) > len(header):
+            yield Row(n, label, str(n), None, f"has {len(cells)} cells but the header has {len(header)} columns")
+            continue
+        data: dict[str, Any] = {}
+        row_id = ""
+        try:
+            for column, cell in zip(header, cells):
+                cell = cell.strip()
+                if column == "id":
+                    row_id = cell
+                    continue
+                if not column or cell == "":
+                    continue  # an empty cell means "not given"
+                value: Any = [c.strip() for c in cell.split(";") if c.strip()] \
+                    if column in LIST_COLUMNS else cell
+                _set(data, column, value)
+        except ValueError as exc:
+            yield Row(n, label, str(n), None, str(exc))
+            continue
+        yield Row(n, label, row_id or str(n), data)
+
+
+def _jsonl_rows(text: str) -> Iterator[Row]:
+    n = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        n += 1
+        label = f"line {n}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Row(n, label, str(n), None, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        row_id = str(data.pop("id", "") or "") if isinstance(data, dict) else ""
+        yield Row(n, label, row_id or str(n), data)
+
+
+def _folder_rows(folder: Path) -> Iterator[Row]:
+    from booklet.profile import parse_text, read_source
+
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".json"))
+    if not files:
+        raise InputError(f"batch input: {folder} holds no .yaml, .yml or .json profiles")
+    for n, path in enumerate(files, 1):
+        label = f"file {path.name}"
+        try:
+            text, _ = read_source(str(path))
+            data = parse_text(text, path.name)
+        except ProfileError as exc:
+            yield Row(n, label, path.stem, None, "; ".join(exc.problems))
+            continue
+        yield Row(n, label, path.stem, data)
+
+
+def read_rows(source: Path) -> list[Row]:
+    """Read every row of a batch input. Raises InputError if the input is unusable."""
+    if not source.exists():
+        raise InputError(f"batch input: {source}: no such file or folder")
+    if source.is_dir():
+        return list(_folder_rows(source))
+    if source.stat().st_size > MAX_INPUT:
+        raise InputError(f"batch input: {source} is larger than {MAX_INPUT // 1_000_000} MB")
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"batch input: {source} is not UTF-8 text") from None
+    if "\x00" in text:
+        raise InputError(f"batch input: {source} contains NUL bytes; is it a text file?")
+    suffix = source.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return list(_jsonl_rows(text))
+    if suffix == ".csv":
+        try:
+            return list(_csv_rows(text))
+        except csv.Error as exc:
+            raise InputError(f"batch input: {source}: not a readable CSV file ({exc})") from None
+    raise InputError(f"batch input: {source}: use a .csv or .jsonl file, or a folder of .yaml/.json profiles")
+
+
+# ---------------------------------------------------------------- naming and selection
+
+def check_template(template: str) -> None:
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    except ValueError as exc:
+        raise InputError(f"option '--name': '{template}' is not a valid name template ({exc})") from None
+    unknown = names - TEMPLATE_FIELDS
+    if unknown:
+        raise InputError(f"option '--name': unknown field(s) {', '.join(sorted(unknown))}; "
+                         f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))} (no patient names)")
+    if "/" in template or "\\" in template or not template.endswith((".pdf", ".html")):
+        raise InputError(f"option '--name': '{template}' must be a file name ending in .pdf or .html")
+
+
+def output_name(template: str, row: Row, profile: Any) -> str:
+    safe_id = row.id if SAFE_ID.match(row.id) else str(row.number)
+    return template.format(id=safe_id, row=row.number, stage=profile.stage, type=profile.type,
+                           hr=profile.hr, her2=profile.her2)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise InputError(f"option '--shard': '{text}' is not K/N with 1 <= K <= N (e.g. 1/4)")
+    return int(match.group(1)), int(match.group(2))
+
+
+# ---------------------------------------------------------------- workers
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options: Any, fmt: str, steps: tuple[str, ...]) -> None:
+    """Once per worker: load content, import WeasyPrint, parse fonts and styles."""
+    from booklet.content import cached_library
+
+    cached_library()
+    if fmt == "pdf":
+        import booklet.pdf as pdf
+
+        pdf.warm_up()
+    _WORKER.update(options=options, fmt=fmt, steps=steps)
+
+
+def _render_one(data: Any, out: str) -> tuple[int, int]:
+    """Render one normalised-valid profile to `out` (atomically). Returns (pages, bytes)."""
+    from booklet.build import build
+    from booklet.finish import atomic_write
+    from booklet.profile import normalise
+    from booklet.content import cached_library
+
+    profile = normalise(data, cached_library().drug_names)
+    result = build(profile, _WORKER["options"], _WORKER["fmt"], _WORKER["steps"])
+    payload = result.pdf if result.pdf is not None else result.html.encode("utf-8")
+    atomic_write(Path(out), payload)
+    return result.pages, len(payload)
+
+
+def _safe_render(data: Any, out: str) -> tuple[int, int, str]:
+    try:
+        pages, size = _render_one(data, out)
+        return pages, size, ""
+    except BookletError as exc:
+        return 0, 0, "; ".join(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - one bad row never stops a batch
+        return 0, 0, f"internal error ({type(exc).__name__})"
+
+
+# ---------------------------------------------------------------- the batch
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome]
+    seconds: float
+
+    @property
+    def rendered(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.output and not o.problems and not o.skipped]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.problems]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+
+def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
+              fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
+              force: bool = False, shard: str | None = None, steps: tuple[str, ...] = (),
+              progress: Callable[[int, int], None] | None = None) -> Summary:
+    from booklet.content import cached_library
+    from booklet.profile import normalise
+
+    started = time.perf_counter()
+    check_template(name)
+    parts = parse_shard(shard)
+    rows = read_rows(source)
+    if parts:
+        k, n = parts
+        rows = [r for r in rows if (r.number - k) % n == 0]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lib = cached_library()
+
+    outcomes: list[Outcome] = []
+    todo: list[tuple[Outcome, Any]] = []
+    names: dict[str, int] = {}
+    for row in rows:
+        outcome = Outcome(row)
+        outcomes.append(outcome)
+        if row.data is None:
+            outcome.problems = [row.problem]
+            continue
+        try:
+            profile = normalise(row.data, lib.drug_names)
+        except ProfileError as exc:
+            outcome.problems = exc.problems
+            continue
+        target = out_dir / output_name(name, row, profile)
+        if target.name in names:
+            outcome.problems = [f"output name {target.name} is also used by row {names[target.name]}; "
+                                "give each row a unique id"]
+            continue
+        names[target.name] = row.number
+        outcome.output = target
+        if target.exists():
+            if resume and target.stat().st_mtime >= _row_mtime(source, row):
+                outcome.skipped = "up to date"
+                continue
+            if not force and not resume:
+                outcome.problems = [f"{target.name} exists; use --force to overwrite or --resume to skip"]
+                continue
+        todo.append((outcome, row.data))
+
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    if total:
+        workers = max(1, min(jobs or os.cpu_count() or 1, total))
+        if workers == 1:
+            _init_worker(options, fmt, steps)
+            for done, (outcome, data) in enumerate(todo, 1):
+                _record(outcome, *_safe_render(data, str(outcome.output)))
+                if progress:
+                    progress(done, total)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                     initargs=(options, fmt, steps)) as pool:
+                futures = {pool.submit(_safe_render, data, str(outcome.output)): outcome
+                           for outcome, data in todo}
+                for done, future in enumerate(as_completed(futures), 1):
+                    _record(futures[future], *future.result())
+                    if progress:
+                        progress(done, total)
+    return Summary(outcomes, time.perf_counter() - started)
+
+
+def _row_mtime(source: Path, row: Row) -> float:
+    if source.is_dir():
+        for path in source.iterdir():
+            if path.stem == row.id:
+                return path.stat().st_mtime
+    return source.stat().st_mtime
+
+
+def _record(outcome: Outcome, pages: int, size: int, problem: str) -> None:
+    if problem:
+        outcome.problems = [problem]
+    else:
+        outcome.pages, outcome.size = pages, size
+
+
+def write_errors(summary: Summary, path: Path) -> None:
+    """errors.csv: one line per problem (row, id, field, message). No patient data."""
+    from booklet.finish import atomic_write
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["row", "id", "field", "message"])
+    for outcome in summary.failed:
+        for problem in outcome.problems:
+            match = re.search(r"field '([^']+)'", problem)
+            writer.writerow([outcome.row.label, outcome.row.id if SAFE_ID.match(outcome.row.id) else "",
+                             match.group(1) if match else "", problem])
+    atomic_write(path, buf.getvalue())
+
+
+def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int], None]:
+    """A plain progress line with count and ETA (rich draws a bar when on a terminal)."""
+    start = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        if total == 0:
+            return
+        elapsed = time.perf_counter() - start
+        eta = (elapsed / done * (total - done)) if done else 0
+        end = "\n" if done == total else "\r"
+        stream.write(f"rendered {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta:5.1f}s{end}")
+        stream.flush()
+
+    return show
