@@ -126,3 +126,10 @@ def test_glossary_and_sources_come_from_what_is_used():
     assert set(p.sources)  # every cited source is listed
     cited = {s for d in p.drugs for s in d.item.sources}
     assert cited <= set(p.sources)
+
+
+def test_after_alternatives_need_only_one():
+    hr_neg = {"er": "positive", "her2": "negative", "menopause": "post"}
+    d = drugs(plan(**hr_neg, prior_therapies=["letrozole"]))
+    assert d["everolimus"].next_up
+    assert not drugs(plan(**hr_neg))["everolimus"].next_up

@@ -104,8 +104,18 @@ class Use(Model):
     applies: dict[str, list[str]]
     line: Literal[1, 2, 3] | None = None
     with_: list[str] = Field(default=[], alias="with")
-    after: list[str] = []
+    after: list[str | list[str]] = []  # all of these; an inner list means any one of them
     text: str
+
+    @property
+    def after_ids(self) -> list[str]:
+        return [d for item in self.after for d in ([item] if isinstance(item, str) else item)]
+
+    def follows(self, prior: tuple[str, ...]) -> bool:
+        """True when the person has had what usually comes before this use."""
+        return bool(self.after) and all(
+            (item in prior) if isinstance(item, str) else any(d in prior for d in item)
+            for item in self.after)
 
     @field_validator("applies", mode="before")
     @classmethod
@@ -360,7 +370,7 @@ def _cross_check(lib: Library) -> list[str]:
         need(lib.groups, [drug.group], "group", drug)
         need(lib.sources, drug.funding.sources, "source id in funding", drug)
         for use in drug.uses:
-            need(lib.drugs, use.with_ + use.after + use.applies.get("prior", []), "drug id", drug)
+            need(lib.drugs, use.with_ + use.after_ids + use.applies.get("prior", []), "drug id", drug)
     for step in lib.steps.values():
         need(lib.standards, step.standards, "standard", step)
         need(lib.questions, step.questions, "question", step)
@@ -377,11 +387,15 @@ MARKUP = re.compile(r"<[a-zA-Z/!]|^\s*#|\]\(|https?://|file:", re.MULTILINE)
 ITALIC = re.compile(r"(?<![*\w])[*_](?![*_\s])[^*_\n]+(?<![\s*_])[*_](?![*\w])")
 
 
-def item_text(item: Any) -> list[str]:
-    """The reader-facing prose of an item, for grading and glossary detection."""
+def item_text(item: Any, uses: list[Use] | None = None) -> list[str]:
+    """The reader-facing prose of an item, for grading and glossary detection.
+
+    For a drug, `uses` limits the "when it may be offered" text to the uses shown.
+    """
     if isinstance(item, Drug):
+        shown = item.uses if uses is None else uses
         return [item.what, item.given, *item.side_effects, *item.call_now, *item.monitoring,
-                *item.tips, item.funding.text, *(u.text for u in item.uses)]
+                *item.tips, item.funding.text, *(u.text for u in shown)]
     if isinstance(item, Step):
         return [item.summary, item.body]
     if isinstance(item, Term):

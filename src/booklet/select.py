@@ -131,8 +131,7 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
         result = match(use.applies, profile)
         if not result.ok:
             continue
-        next_up = bool(use.after) and all(d in profile.prior_therapies for d in use.after)
-        uses.append(PlannedUse(use, result.conditions, next_up))
+        uses.append(PlannedUse(use, result.conditions, use.follows(profile.prior_therapies)))
         reasons.append(describe(use.applies, profile, result))
     if not uses:
         return None
@@ -168,7 +167,7 @@ def select(profile: Profile, lib: Library) -> Plan:
 
     plan = Plan(profile, lib, sections, drugs, [], [])
     texts = [t for sec in plan.walk() for t in item_text(sec.item)]
-    texts += [t for d in drugs for t in item_text(d.item)]
+    texts += [t for d in drugs for t in item_text(d.item, [u.use for u in d.uses])]
     texts += [p.item.text for p in plan.standards + plan.questions]
     corpus = "\n".join(texts)
     plan.glossary = [Planned(t, f"the booklet uses '{t.term}'")
