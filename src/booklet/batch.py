@@ -79,7 +79,7 @@ def _csv_rows(text: str) -> Iterator[Row]:
     dupes = {h for h in header if header.count(h) > 1 and h}
     if dupes:
         raise InputError(f"batch input: duplicate CSV columns: {', '.join(sorted(dupes))}")
-    for n, cells in enumerate(reader, 1):
+    for n, cells in enumerate(reader, 2):  # row numbers as a spreadsheet shows them
         if not any(c.strip() for c in cells):
             continue
         label = f"row {n}"
@@ -355,16 +355,23 @@ def write_errors(summary: Summary, path: Path) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int], None]:
-    """A plain progress line with count and ETA (rich draws a bar when on a terminal)."""
+def progress_printer(stream: Any = None) -> Callable[[int, int], None]:
+    """A progress line with count and ETA, redrawn in place on a terminal."""
+    stream = stream or sys.stderr
     start = time.perf_counter()
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    step = {"last": -1}
 
     def show(done: int, total: int) -> None:
         if total == 0:
             return
+        tenth = done * 10 // total
+        if not tty and tenth == step["last"] and done != total:
+            return  # in a log file: about ten lines, not one per booklet
+        step["last"] = tenth
         elapsed = time.perf_counter() - start
         eta = (elapsed / done * (total - done)) if done else 0
-        end = "\n" if done == total else "\r"
+        end = "\n" if done == total or not tty else "\r"
         stream.write(f"rendered {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta:5.1f}s{end}")
         stream.flush()
 

@@ -1,0 +1,123 @@
+"""Batches: every bad row reported, every good row rendered, nothing partial."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from booklet.cli import app
+
+runner = CliRunner()
+HEADER = "id,name,stage,type,er,pr,her2,menopause,sex,metastases,biomarkers.brca,care_team.phone,prior_therapies\n"
+GOOD1 = "p1,Alexandra Quimby,IV,idc,positive,positive,positive,post,female,bone;liver,negative,555-0100,trastuzumab;pertuzumab\n"
+GOOD2 = "p2,,IV,ilc,negative,negative,positive,,male,brain,,,\n"
+BAD1 = "p3,,IV,idc,positive,,maybe,,,,,,\n"
+BAD2 = "p4,,IV,idc,positive,positive,positive,post,robot,,,,\n"
+
+
+def batch(*args):
+    return runner.invoke(app, ["batch", *map(str, args), "--date", "2026-11-26"])
+
+
+def write(tmp_path, text, name="day.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def errors(out):
+    with open(out / "errors.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bad_rows_are_reported_and_good_rows_rendered(tmp_path):
+    src = write(tmp_path, HEADER + GOOD1 + BAD1 + GOOD2 + BAD2)
+    out = tmp_path / "out"
+    result = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in out.glob("*.html")) == ["p1.html", "p2.html"]
+    rows = errors(out)
+    assert [(r["row"], r["id"], r["field"]) for r in rows] == [("row 3", "p3", "her2"), ("row 5", "p4", "sex")]
+    assert "2 rendered, 0 skipped, 2 failed" in result.stdout
+    html = (out / "p1.html").read_text()
+    assert "Made for Alexandra Quimby" in html and "555-0100" in html
+    assert "Alexandra" not in (out / "errors.csv").read_text() + result.output
+
+
+def test_all_good_exits_zero_and_names_hold_no_patient_data(tmp_path):
+    src = write(tmp_path, "name,stage,er,her2\nZed Q,IV,positive,positive\nYves R,4,negative,positive\n")
+    out = tmp_path / "out"
+    result = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["2.html", "3.html", "errors.csv"]
+
+
+def test_overwrite_needs_force_and_resume_skips(tmp_path):
+    src = write(tmp_path, HEADER + GOOD2)
+    out = tmp_path / "out"
+    assert batch(src, "--out-dir", out, "--format", "html", "--jobs", "1").exit_code == 0
+    again = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert again.exit_code == 1 and "use --force" in again.output
+    resumed = batch(src, "--out-dir", out, "--format", "html", "--resume", "--jobs", "1")
+    assert resumed.exit_code == 0 and "0 rendered, 1 skipped" in resumed.stdout
+    forced = batch(src, "--out-dir", out, "--format", "html", "--force", "--jobs", "1")
+    assert forced.exit_code == 0 and "1 rendered" in forced.stdout
+
+
+def test_shard_takes_every_nth_row(tmp_path):
+    rows = "".join(f"s{i},,IV,idc,negative,negative,positive,,,,,,\n" for i in range(1, 7))
+    src = write(tmp_path, HEADER + rows)
+    out = tmp_path / "out"
+    result = batch(src, "--out-dir", out, "--format", "html", "--shard", "2/3", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.stem for p in out.glob("*.html")) == ["s1", "s4"]
+
+
+def test_jsonl_and_folder_inputs(tmp_path):
+    src = write(tmp_path, json.dumps({"id": "j1", "stage": "IV", "her2": "positive", "er": "positive"})
+                + "\n{not json\n", "day.jsonl")
+    out = tmp_path / "o1"
+    result = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert result.exit_code == 1
+    assert (out / "j1.html").exists() and errors(out)[0]["row"] == "line 2"
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("stage: IV\nher2: positive\n")
+    (folder / "b.json").write_text('{"stage": "IV", "her2": "sometimes"}')
+    out2 = tmp_path / "o2"
+    result = batch(folder, "--out-dir", out2, "--format", "html", "--jobs", "1")
+    assert result.exit_code == 1 and (out2 / "a.html").exists()
+    assert errors(out2)[0]["row"] == "file b.json"
+
+
+@pytest.mark.parametrize("content, name, message", [
+    ("", "empty.csv", "empty"),
+    ("stage,stage\nIV,IV\n", "dup.csv", "duplicate"),
+    ("stage: IV", "notes.txt", "use a .csv or .jsonl"),
+])
+def test_unusable_input_exits_2(tmp_path, content, name, message):
+    src = write(tmp_path, content, name)
+    result = batch(src, "--out-dir", tmp_path / "out")
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_name_template_refuses_patient_fields(tmp_path):
+    src = write(tmp_path, HEADER + GOOD2)
+    result = batch(src, "--out-dir", tmp_path / "out", "--name", "{name}.pdf")
+    assert result.exit_code == 2 and "no patient names" in result.output
+
+
+@pytest.mark.render
+def test_worker_processes_render_pdfs(tmp_path):
+    src = write(tmp_path, HEADER + GOOD1 + GOOD2)
+    out = tmp_path / "out"
+    result = batch(src, "--out-dir", out, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    for name in ("p1.pdf", "p2.pdf"):
+        data = (out / name).read_bytes()
+        assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    assert not list(out.glob("*.part")) and not list(out.glob(".booklet-*"))
