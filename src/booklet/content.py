@@ -342,9 +342,12 @@ def _load(language: str, root: Path | None) -> tuple[Library, list[str]]:
         meta = _read_markdown(path, problems)
         if meta is not None:
             _add(lib.steps, _build(Step, meta, path, problems), path, lib, problems)
-    _list_file(lang / "standards.yaml", Standard, lib.standards, lib, problems)
-    _list_file(lang / "questions.yaml", Question, lib.questions, lib, problems)
-    _list_file(lang / "glossary.yaml", Term, lib.glossary, lib, problems)
+    # Each list may also be split into files in a folder of the same name.
+    for name, model, table in (("standards", Standard, lib.standards),
+                               ("questions", Question, lib.questions),
+                               ("glossary", Term, lib.glossary)):
+        for path in [lang / f"{name}.yaml", *sorted((lang / name).glob("*.yaml"))]:
+            _list_file(path, model, table, lib, problems)
     lib.conditions = _read_yaml(lang / "conditions.yaml", problems) or {}
     lib.ui = _read_yaml(lang / "ui.yaml", problems) or {}
     return lib, problems
