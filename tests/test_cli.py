@@ -119,3 +119,11 @@ def test_help_does_not_import_weasyprint():
             "print('weasyprint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_clinical_rules_table_is_current():
+    from booklet import assets
+
+    doc = assets.root() / "docs" / "clinical-rules.md"
+    result = run("rules", "--check", "-o", str(doc))
+    assert result.exit_code == 0, "docs/clinical-rules.md is out of date: run `booklet rules`"

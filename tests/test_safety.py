@@ -44,6 +44,15 @@ def check(plan) -> None:
             assert p.type != "dcis"
             if p.menopause == "unknown":
                 assert d.conditions, f"{d.item.id} shown without a menopause label"
+        if d.item.id == "pembrolizumab":
+            assert p.hr == "negative" and p.her2 in ("negative", "low"), "pembrolizumab outside TN"
+            assert p.stage == "IV" and p.biomarkers["pdl1"] == "positive" or p.stage in ("II", "III")
+        if group == "parp":
+            assert p.biomarkers["brca"] == "positive", f"{d.item.id} without BRCA positive"
+            assert p.her2 in ("negative", "low")
+        if group in ("chemotherapy", "her2-antibody", "her2-adc", "her2-tki", "immunotherapy",
+                     "adc", "cdk46", "parp", "targeted"):
+            assert p.stage not in ("0",) and p.type != "dcis", f"{d.item.id} for DCIS"
         if p.stage != "IV":
             assert "IV" not in d.item.uses[0].applies.get("stage", []) or all(
                 "IV" not in u.use.applies.get("stage", []) for u in d.uses)
@@ -54,6 +63,11 @@ def check(plan) -> None:
         stages = sec.item.applies.get("stage")
         if stages is not None:
             assert p.stage in stages
+        meno = sec.item.applies.get("menopause")
+        if meno is not None:  # menopause-specific text (e.g. ovarian suppression)
+            assert p.sex == "female" and (p.menopause in meno or p.menopause == "unknown")
+        if p.type == "ibc":
+            assert "breast-conserving" not in sec.item.id, "breast-conserving surgery for IBC"
         if p.sex == "male":
             assert all(c[0] != "menopause" for c in sec.conditions)
     if p.stage == "IV" and plan.sections:

@@ -263,6 +263,28 @@ def content_check(
     typer.echo("content check: ok")
 
 
+@app.command()
+@guarded
+def rules(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the table.")] = Path("docs/clinical-rules.md"),
+    check: Annotated[bool, typer.Option("--check", help="Only check that the file is current (exit 1 if not).")] = False,
+) -> None:
+    """Write the clinical rules table: which profiles include each drug and section."""
+    from booklet.content import cached_library
+    from booklet.finish import atomic_write
+    from booklet.rulesdoc import generate
+
+    text = generate(cached_library())
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            fail(f"{output} is out of date: run `booklet rules`", 1)
+        typer.echo(f"{output} is current")
+        return
+    atomic_write(output, text)
+    typer.echo(f"wrote {output}")
+
+
 @content_app.command("list")
 @guarded
 def content_list(

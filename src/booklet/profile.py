@@ -175,9 +175,12 @@ def clean_text(raw: Any, limit: int = MAX_TEXT) -> str:
         raise Invalid(f"{_show(raw)} is not text")
     if len(raw) > limit:
         raise Invalid(f"text of {len(raw)} characters is too long (at most {limit})")
-    bad = [c for c in raw if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\t"]
+    bad = [c for c in raw if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") and c not in "\t"]
     if bad:
         raise Invalid(f"contains a control or invisible character (U+{ord(bad[0]):04X})")
+    symbols = [c for c in raw if unicodedata.category(c) == "So"]
+    if symbols:
+        raise Invalid(f"contains a symbol the booklet font cannot print (U+{ord(symbols[0]):04X})")
     return " ".join(raw.split())
 
 
