@@ -199,7 +199,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(options: Any, fmt: str, steps: tuple[str, ...]) -> None:
+def _init_worker(options: Any, fmt: str, steps: tuple[tuple[str, dict], ...]) -> None:
     """Once per worker: load content, import WeasyPrint, parse fonts and styles."""
     from booklet.content import cached_library
 
@@ -257,7 +257,8 @@ class Summary:
 
 def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
               fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
-              force: bool = False, shard: str | None = None, steps: tuple[str, ...] = (),
+              force: bool = False, shard: str | None = None,
+              steps: tuple[tuple[str, dict], ...] = (),
               progress: Callable[[int, int], None] | None = None) -> Summary:
     from booklet.content import cached_library
     from booklet.profile import normalise

@@ -46,7 +46,7 @@ def require_pathway(plan: Plan) -> None:
 
 
 def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
-          steps: tuple[str, ...] = ()) -> Result:
+          steps: tuple[tuple[str, dict], ...] = ()) -> Result:
     """Profile in, booklet out (bytes); nothing is written here."""
     options = options or Options()
     plan = plan_for(profile)
@@ -61,7 +61,7 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
 
 
 def build_to_file(profile: Profile, out: Path, options: Options | None = None,
-                  fmt: str = "pdf") -> Result:
-    result = build(profile, options, fmt)
+                  fmt: str = "pdf", steps: tuple[tuple[str, dict], ...] = ()) -> Result:
+    result = build(profile, options, fmt, steps)
     atomic_write(out, result.pdf if fmt == "pdf" else result.html)
     return result

@@ -95,6 +95,18 @@ def example_path(name: str) -> str:
     return str(folder / f"{name}.yaml")
 
 
+def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format") -> tuple:
+    from booklet.finish import read_password
+
+    if password_file is not None and not encrypt:
+        fail("error: option '--password-file' needs --encrypt")
+    if not encrypt:
+        return ()
+    if fmt is not Format.pdf:
+        fail("error: option '--encrypt' works with --format pdf only")
+    return (("encrypt", {"password": read_password(password_file)}),)
+
+
 def profile_arg(profile: str | None, example: str | None) -> str:
     if example and profile:
         fail("error: give a PROFILE file or --example, not both")
@@ -122,6 +134,8 @@ def render(
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklet (YYYY-MM-DD); default today or SOURCE_DATE_EPOCH.")] = None,
     name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -129,8 +143,9 @@ def render(
 
     options = Options(date=parse_date(date, "--date"), paper=paper.value,
                       name_in_metadata=name_in_metadata)
+    steps = finish_steps(encrypt, password_file, fmt)
     prof = load_profile(profile_arg(profile, example))
-    result = build_to_file(prof, output, options, fmt.value)
+    result = build_to_file(prof, output, options, fmt.value, steps)
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
@@ -213,6 +228,8 @@ def batch(
     fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
 ) -> None:
     """Render a booklet for every row; report every bad row and keep going."""
     from booklet.batch import progress_printer, run_batch, write_errors
@@ -221,8 +238,10 @@ def batch(
     if fmt is Format.html and name == "{id}.pdf":
         name = "{id}.html"
     options = Options(date=parse_date(date, "--date"), paper=paper.value)
+    steps = finish_steps(encrypt, password_file, fmt)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
-                        resume=resume, force=force, shard=shard, progress=progress_printer())
+                        resume=resume, force=force, shard=shard, steps=steps,
+                        progress=progress_printer())
     errors = out_dir / "errors.csv"
     write_errors(summary, errors)
     done = summary.rendered
