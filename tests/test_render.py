@@ -175,3 +175,34 @@ def test_body_text_is_at_least_13_pt(full):
         page.extract_text(visitor_text=visit)
     body = sizes.most_common(1)[0][0]
     assert body >= 13, sizes.most_common(5)
+
+
+def body_size(booklet, pages=slice(3, 9)) -> float:
+    sizes = collections.Counter()
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            sizes[round(font_size * (abs(tm[3] * cm[3]) or 1), 1)] += len(text.strip())
+
+    for page in booklet.reader.pages[pages]:
+        page.extract_text(visitor_text=visit)
+    return sizes.most_common(1)[0][0]
+
+
+def test_large_print_a4_is_18_pt_valid_and_reflowed(full):
+    import page
+
+    large = render_profile(example_data(FULL), large_print=True, paper="a4")
+    assert body_size(large) >= 18
+    box = large.reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    assert len(large.reader.pages) > len(full.reader.pages)  # re-flowed, not magnified
+    assert page.validate_pdf_bytes(large.pdf, profile="ua1").is_compliant
+
+
+def test_at_a_glance_comes_first(full):
+    text = flat(full.raw_text())
+    glance = text.find("at a glance")
+    assert 0 < glance < text.find("contents")
+    assert "your cancer centre: 555-0100" in text
+    assert "38.3" in text[glance:text.find("contents")]

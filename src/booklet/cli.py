@@ -133,6 +133,7 @@ def render(
     fmt: Annotated[Format, typer.Option("--format", help="pdf, or html to see the HTML.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklet (YYYY-MM-DD); default today or SOURCE_DATE_EPOCH.")] = None,
+    large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed (not magnified).")] = False,
     name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
@@ -142,7 +143,7 @@ def render(
     from booklet.context import Options
 
     options = Options(date=parse_date(date, "--date"), paper=paper.value,
-                      name_in_metadata=name_in_metadata)
+                      large_print=large_print, name_in_metadata=name_in_metadata)
     steps = finish_steps(encrypt, password_file, fmt)
     prof = load_profile(profile_arg(profile, example))
     result = build_to_file(prof, output, options, fmt.value, steps)
@@ -227,6 +228,7 @@ def batch(
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: render rows K, K+N, K+2N, ... only (1 <= K <= N).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
+    large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed.")] = False,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
@@ -237,7 +239,7 @@ def batch(
 
     if fmt is Format.html and name == "{id}.pdf":
         name = "{id}.html"
-    options = Options(date=parse_date(date, "--date"), paper=paper.value)
+    options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print)
     steps = finish_steps(encrypt, password_file, fmt)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
                         resume=resume, force=force, shard=shard, steps=steps,

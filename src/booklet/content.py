@@ -146,6 +146,7 @@ class Step(Item):
     standards: list[str] = []
     questions: list[str] = []
     insert: Literal["drug-overview"] | None = None  # generated block shown after the step
+    glance: str = ""  # a short text for the "At a glance" page (grade 6 or below)
     body: str = ""
 
 
@@ -400,7 +401,7 @@ def item_text(item: Any, uses: list[Use] | None = None) -> list[str]:
         return [item.what, item.given, *item.side_effects, *item.call_now, *item.monitoring,
                 *item.tips, item.funding.text, *(u.text for u in shown)]
     if isinstance(item, Step):
-        return [item.summary, item.body]
+        return [item.summary, item.glance, item.body]
     if isinstance(item, Term):
         return [item.definition]
     return [getattr(item, "text", "")]

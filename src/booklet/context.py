@@ -28,6 +28,7 @@ class Options:
 
     date: dt.date = field(default_factory=dt.date.today)
     paper: str = "letter"
+    large_print: bool = False
     name_in_metadata: bool = False
 
 
@@ -154,8 +155,18 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         sources.append({"n": numbers[sid], "title": src.title, "publisher": src.publisher,
                         "year": src.year or ui["source_year_unknown"], "url": src.url})
 
+    glance = {
+        "diagnosis": subtitle,
+        "next": [s.item.title for s in plan.sections if s.number],
+        "timings": list(dict.fromkeys(p.item.text for p in plan.standards)),
+        "phone": (ui["glance_phone"].format(phone=profile.care_team["phone"])
+                  if profile.care_team.get("phone") else ""),
+        "urgent": [s.item.glance for s in plan.walk() if s.item.glance],
+    }
+
     return {
         "lang": lib.language,
+        "glance": glance,
         "ui": ui,
         "title": title,
         "heading": ui["title"],
@@ -167,7 +178,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "name": profile.name or "",
         "made_for": ui["made_for"].format(name=profile.name) if profile.name else "",
         "printed_on": ui["printed_on"].format(date=long_date(options.date)),
-        "paper": options.paper,
+        "page_size": {"letter": "letter", "a4": "A4"}[options.paper],
+        "large_print": options.large_print,
+        "footer_size": "14pt" if options.large_print else "10pt",
         "version": __version__,
         "footer": ui["footer_version"].format(version=__version__),
         "care_team": care,
