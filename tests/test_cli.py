@@ -127,3 +127,14 @@ def test_clinical_rules_table_is_current():
     doc = assets.root() / "docs" / "clinical-rules.md"
     result = run("rules", "--check", "-o", str(doc))
     assert result.exit_code == 0, "docs/clinical-rules.md is out of date: run `booklet rules`"
+
+
+def test_preview_writes_page_images(tmp_path):
+    import pytest as _pytest
+
+    result = run("preview", "--example", "stage-iv-triple-negative", "--out-dir", str(tmp_path), "--dpi", "20")
+    assert result.exit_code == 0, result.output
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert images and images[0].read_bytes().startswith(b"\x89PNG")
+    assert f"wrote {len(images)} page images" in result.stdout
+    _pytest.importorskip("page")

@@ -154,6 +154,36 @@ def render(
 
 @app.command()
 @guarded
+def preview(
+    profile: Annotated[str | None, typer.Argument(help="Profile file, or - for stdin.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the PNG page images.")] = Path("preview"),
+    example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile.")] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=20, max=300, help="Resolution of the images.")] = 60,
+    paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
+    large_print: Annotated[bool, typer.Option("--large-print", help="Large print layout.")] = False,
+) -> None:
+    """Write PNG images of every page, to look at the layout without a PDF viewer."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from booklet.build import build, load_profile
+    from booklet.context import Options
+
+    if shutil.which("pdftoppm") is None:
+        fail("error: preview needs pdftoppm (Debian package poppler-utils)")
+    result = build(load_profile(profile_arg(profile, example)),
+                   Options(paper=paper.value, large_print=large_print))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "booklet.pdf"
+        pdf.write_bytes(result.pdf or b"")
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out_dir / "page")], check=True)
+    typer.echo(f"wrote {result.pages} page images to {out_dir}/")
+
+
+@app.command()
+@guarded
 def validate(
     profiles: Annotated[list[str], typer.Argument(help="Profile files to check (- for stdin).")],
 ) -> None:
