@@ -56,7 +56,8 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
         return Result(plan, html, None)
     from booklet.pdf import render_pdf
 
-    pdf, pages = render_pdf(html, day=options.date)
+    extra = (options.clinic.folder,) if options.clinic is not None else ()
+    pdf, pages = render_pdf(html, extra_roots=extra, day=options.date)
     return Result(plan, html, finish(pdf, list(steps)), pages)
 
 

@@ -107,6 +107,14 @@ def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format") -> tu
     return (("encrypt", {"password": read_password(password_file)}),)
 
 
+def load_clinic(path: Path | None):  # type: ignore[no-untyped-def]
+    if path is None:
+        return None
+    from booklet import clinic
+
+    return clinic.load(path)
+
+
 def profile_arg(profile: str | None, example: str | None) -> str:
     if example and profile:
         fail("error: give a PROFILE file or --example, not both")
@@ -137,13 +145,15 @@ def render(
     name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
+    clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file (name, address, phones, logo, when to call).")] = None,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
     from booklet.context import Options
 
     options = Options(date=parse_date(date, "--date"), paper=paper.value,
-                      large_print=large_print, name_in_metadata=name_in_metadata)
+                      large_print=large_print, name_in_metadata=name_in_metadata,
+                      clinic=load_clinic(clinic))
     steps = finish_steps(encrypt, password_file, fmt)
     prof = load_profile(profile_arg(profile, example))
     result = build_to_file(prof, output, options, fmt.value, steps)
@@ -262,6 +272,7 @@ def batch(
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
+    clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file.")] = None,
 ) -> None:
     """Render a booklet for every row; report every bad row and keep going."""
     from booklet.batch import progress_printer, run_batch, write_errors
@@ -269,7 +280,8 @@ def batch(
 
     if fmt is Format.html and name == "{id}.pdf":
         name = "{id}.html"
-    options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print)
+    options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print,
+                      clinic=load_clinic(clinic))
     steps = finish_steps(encrypt, password_file, fmt)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
                         resume=resume, force=force, shard=shard, steps=steps,

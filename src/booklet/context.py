@@ -30,6 +30,7 @@ class Options:
     paper: str = "letter"
     large_print: bool = False
     name_in_metadata: bool = False
+    clinic: Any = None  # booklet.clinic.Clinic
 
 
 _MD: Any = None
@@ -155,18 +156,29 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         sources.append({"n": numbers[sid], "title": src.title, "publisher": src.publisher,
                         "year": src.year or ui["source_year_unknown"], "url": src.url})
 
+    clinic = options.clinic
+    phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")
+    if clinic:
+        care[0]["name"] = care[0]["name"] or clinic.name
+        care[0]["phone"] = care[0]["phone"] or clinic.day_phone
+        care[-1]["phone"] = clinic.after_hours_phone
     glance = {
         "diagnosis": subtitle,
         "next": [s.item.title for s in plan.sections if s.number],
         "timings": list(dict.fromkeys(p.item.text for p in plan.standards)),
-        "phone": (ui["glance_phone"].format(phone=profile.care_team["phone"])
-                  if profile.care_team.get("phone") else ""),
+        "phone": ui["glance_phone"].format(phone=phone) if phone else "",
+        "after_hours": (ui["glance_after_hours"].format(phone=clinic.after_hours_phone)
+                        if clinic and clinic.after_hours_phone else ""),
+        "clinic_words": clinic.when_to_call if clinic else "",
         "urgent": [s.item.glance for s in plan.walk() if s.item.glance],
     }
 
     return {
         "lang": lib.language,
         "glance": glance,
+        "clinic": None if clinic is None else {
+            "name": clinic.name, "address": clinic.address,
+            "logo": clinic.logo.as_uri() if clinic.logo else "", "logo_alt": clinic.logo_alt},
         "ui": ui,
         "title": title,
         "heading": ui["title"],

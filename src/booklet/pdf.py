@@ -36,13 +36,16 @@ def _fetcher_class() -> Any:
         def __init__(self, roots: list[Path]):
             super().__init__(allowed_protocols=("file",))
             self.roots = roots
+            self.refused: list[str] = []  # WeasyPrint swallows errors inside SVG: remember them
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             if not url.startswith("file:"):
-                raise FatalURLFetchingError(f"refused to load {url[:80]}: only the booklet's own assets may be loaded")
+                self.refused.append(f"refused to load {url[:80]}: only the booklet's own assets may be loaded")
+                raise FatalURLFetchingError(self.refused[-1])
             path = Path(url2pathname(url.split("?")[0].removeprefix("file:").removeprefix("//")))
             if not _allowed(path, self.roots):
-                raise FatalURLFetchingError(f"refused to load {path}: outside the booklet's assets")
+                self.refused.append(f"refused to load {path}: outside the booklet's assets")
+                raise FatalURLFetchingError(self.refused[-1])
             return super().fetch(url, headers)
 
     return AssetFetcher
@@ -83,14 +86,17 @@ def render_pdf(html: str, extra_roots: tuple[Path, ...] = (),
     from weasyprint.urls import FatalURLFetchingError
 
     base = assets.path("templates")
+    guard = fetcher(extra_roots)
     try:
         with _source_date(day):
-            document = HTML(string=html, base_url=str(base) + "/",
-                            url_fetcher=fetcher(extra_roots)).render(
+            document = HTML(string=html, base_url=str(base) + "/", url_fetcher=guard).render(
                 font_config=_font_config(), **PDF_OPTIONS)
-            return document.write_pdf(**PDF_OPTIONS), len(document.pages)
+            pdf = document.write_pdf(**PDF_OPTIONS)
     except FatalURLFetchingError as exc:
         raise RenderError(f"render: {exc}") from None
+    if guard.refused:  # fail closed even where WeasyPrint carried on without the resource
+        raise RenderError(f"render: {guard.refused[0]}")
+    return pdf, len(document.pages)
 
 
 def write_pdf(html: str, extra_roots: tuple[Path, ...] = (), day: dt.date | None = None) -> bytes:
