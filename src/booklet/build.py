@@ -14,7 +14,7 @@ from booklet.errors import ProfileError
 from booklet.context import Options, build_context
 from booklet.finish import atomic_write, finish
 from booklet.profile import Profile
-from booklet.render import render_html
+from booklet.render import render_html, render_notes_html
 from booklet.select import Plan, select
 
 
@@ -51,13 +51,19 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
     options = options or Options()
     plan = plan_for(profile)
     require_pathway(plan)
-    html = render_html(build_context(plan, options))
+    context = build_context(plan, options)
+    html = render_html(context)
     if fmt != "pdf":
         return Result(plan, html, None)
     from booklet.pdf import render_pdf
 
     extra = (options.clinic.folder,) if options.clinic is not None else ()
     pdf, pages = render_pdf(html, extra_roots=extra, day=options.date)
+    if options.imposition == "booklet":
+        need = -pages % 4
+        pad = render_pdf(render_notes_html(context, need), day=options.date)[0] if need else b""
+        steps = (("impose", {"pad": pad}), *steps)
+        pages += need
     return Result(plan, html, finish(pdf, list(steps)), pages)
 
 

@@ -37,6 +37,11 @@ class Paper(str, Enum):
     a4 = "a4"
 
 
+class Imposition(str, Enum):
+    none = "none"
+    booklet = "booklet"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -142,6 +147,7 @@ def render(
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklet (YYYY-MM-DD); default today or SOURCE_DATE_EPOCH.")] = None,
     large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed (not magnified).")] = False,
+    imposition: Annotated[Imposition, typer.Option("--imposition", help="booklet: half-size pages, 2 to a landscape sheet, for duplex printing and saddle stitching.")] = Imposition.none,
     name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
@@ -152,8 +158,10 @@ def render(
     from booklet.context import Options
 
     options = Options(date=parse_date(date, "--date"), paper=paper.value,
-                      large_print=large_print, name_in_metadata=name_in_metadata,
-                      clinic=load_clinic(clinic))
+                      large_print=large_print, imposition=imposition.value,
+                      name_in_metadata=name_in_metadata, clinic=load_clinic(clinic))
+    if imposition is Imposition.booklet and fmt is not Format.pdf:
+        fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
     prof = load_profile(profile_arg(profile, example))
     result = build_to_file(prof, output, options, fmt.value, steps)

@@ -29,6 +29,7 @@ class Options:
     date: dt.date = field(default_factory=dt.date.today)
     paper: str = "letter"
     large_print: bool = False
+    imposition: str = "none"  # or "booklet": half-size pages, imposed 2-up for saddle stitching
     name_in_metadata: bool = False
     clinic: Any = None  # booklet.clinic.Clinic
 
@@ -190,7 +191,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "name": profile.name or "",
         "made_for": ui["made_for"].format(name=profile.name) if profile.name else "",
         "printed_on": ui["printed_on"].format(date=long_date(options.date)),
-        "page_size": {"letter": "letter", "a4": "A4"}[options.paper],
+        "page_size": ({"letter": "5.5in 8.5in", "a4": "A5"} if options.imposition == "booklet"
+                      else {"letter": "letter", "a4": "A4"})[options.paper],
+        "page_margin": "0.55in 0.6in 0.7in 0.6in" if options.imposition == "booklet" else "0.8in 1in 0.9in 1in",
         "large_print": options.large_print,
         "footer_size": "14pt" if options.large_print else "10pt",
         "version": __version__,

@@ -37,7 +37,49 @@ def encrypt(pdf: bytes, password: str) -> bytes:
         return out.getvalue()
 
 
-STEPS: dict[str, Step] = {"encrypt": encrypt}  # named post-processing steps, in the order given
+def saddle_order(pages: int) -> list[tuple[int, int]]:
+    """(left, right) page indexes for each printed side of a saddle-stitched booklet.
+
+    Sheet k carries, on its front, the last-but-2k page on the left and page 2k on the
+    right; on its back, page 2k+1 on the left and the last-but-(2k+1) page on the right.
+    Printed duplex (flip on the short edge), folded and stapled, it reads in order.
+    """
+    if pages % 4:
+        raise ValueError("a saddle-stitched booklet needs a multiple of 4 pages")
+    sides = []
+    for k in range(pages // 4):
+        sides.append((pages - 1 - 2 * k, 2 * k))
+        sides.append((2 * k + 1, pages - 2 - 2 * k))
+    return sides
+
+
+def impose(pdf: bytes, pad: bytes = b"") -> bytes:
+    """Two booklet pages side by side on each landscape sheet, without scaling.
+
+    `pad` holds extra pages (write-in pages of the same size) that fill the booklet up to
+    a multiple of 4; they go at the end.
+    """
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as src:
+        if pad:
+            with pikepdf.open(io.BytesIO(pad)) as extra:
+                src.pages.extend(extra.pages)
+        count = len(src.pages)
+        box = src.pages[0].mediabox
+        width, height = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+        out = pikepdf.new()
+        for left, right in saddle_order(count):
+            sheet = out.add_blank_page(page_size=(2 * width, height))
+            for index, x in ((left, 0.0), (right, width)):
+                sheet.add_overlay(src.pages[index], pikepdf.Rectangle(x, 0, x + width, height))
+        out.docinfo["/Title"] = src.docinfo.get("/Title", "")
+        buf = io.BytesIO()
+        out.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+        return buf.getvalue()
+
+
+STEPS: dict[str, Step] = {"encrypt": encrypt, "impose": impose}  # named steps, in the order given
 
 
 def finish(pdf: bytes, steps: Sequence[tuple[str, dict[str, Any]]] = ()) -> bytes:

@@ -23,3 +23,8 @@ def environment() -> jinja2.Environment:
 
 def render_html(context: dict[str, Any]) -> str:
     return environment().get_template("booklet.html.j2").render(**context)
+
+
+def render_notes_html(context: dict[str, Any], pages: int) -> str:
+    """Write-in pages that pad a saddle-stitched booklet."""
+    return environment().get_template("notes.html.j2").render(**context, pad_pages=pages)
