@@ -8,6 +8,7 @@ Prints, on this machine:
   3. batch throughput with 1 and N workers, and scaling against ideal (goal >= 0.85)
   4. peak memory of one worker (max RSS)
   5. PDF size per booklet and per page
+  6. time to impose a 24-page booklet for saddle stitching
 Nothing here is a test: the numbers vary with the machine and its load.
 """
 
@@ -135,6 +136,26 @@ print(min(ours), min(bare))
     print(f"5. size          {statistics.mean(sizes) / 1024:.0f} KB a booklet on average, "
           f"largest {max(sizes) / 1024:.0f} KB, {sum(sizes) / sum(pages) / 1024:.1f} KB a page "
           f"({min(pages)}-{max(pages)} pages)")
+    # 6. imposition of a 24-page half-size booklet (the first 24 pages of a real one)
+    code6 = f"""
+import io, time, datetime as dt
+import pikepdf
+from booklet.build import build, load_profile
+from booklet.context import Options
+from booklet.finish import impose
+from booklet import assets
+prof = load_profile(str(assets.path('examples') / '{EXAMPLE}.yaml'))
+pdf = build(prof, Options(date=dt.date(2026, 11, 26), imposition='none')).pdf
+with pikepdf.open(io.BytesIO(pdf)) as doc:
+    del doc.pages[24:]
+    buf = io.BytesIO(); doc.save(buf); pages24 = buf.getvalue()
+times = []
+for _ in range(5):
+    t = time.perf_counter(); impose(pages24); times.append(time.perf_counter() - t)
+print(min(times))
+"""
+    out = subprocess.run([sys.executable, "-c", code6], check=True, capture_output=True, text=True, env=env)
+    print(f"6. imposition    24 pages onto 6 sheets: {float(out.stdout) * 1000:.0f} ms")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
