@@ -40,6 +40,7 @@ class Row:
     id: str                  # from the id column / file stem, else the row number
     data: Any                # raw profile data, or None when unreadable
     problem: str = ""        # why the raw data could not be read
+    path: Path | None = None  # the row's own file (folder input)
 
 
 @dataclass
@@ -134,9 +135,9 @@ def _folder_rows(folder: Path) -> Iterator[Row]:
             text, _ = read_source(str(path))
             data = parse_text(text, path.name)
         except ProfileError as exc:
-            yield Row(n, label, path.stem, None, "; ".join(exc.problems))
+            yield Row(n, label, path.stem, None, "; ".join(exc.problems), path)
             continue
-        yield Row(n, label, path.stem, data)
+        yield Row(n, label, path.stem, data, path=path)
 
 
 def read_rows(source: Path) -> list[Row]:
@@ -295,7 +296,7 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
         names[target.name] = row.number
         outcome.output = target
         if target.exists():
-            if resume and target.stat().st_mtime >= _row_mtime(source, row):
+            if resume and target.stat().st_mtime >= (row.path or source).stat().st_mtime:
                 outcome.skipped = "up to date"
                 continue
             if not force and not resume:
@@ -324,14 +325,6 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
                     if progress:
                         progress(done, total)
     return Summary(outcomes, time.perf_counter() - started)
-
-
-def _row_mtime(source: Path, row: Row) -> float:
-    if source.is_dir():
-        for path in source.iterdir():
-            if path.stem == row.id:
-                return path.stat().st_mtime
-    return source.stat().st_mtime
 
 
 def _record(outcome: Outcome, pages: int, size: int, problem: str) -> None:

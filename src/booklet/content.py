@@ -225,9 +225,17 @@ class Library:
 FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
 
 
+# libyaml's parser when available: content loading is on the path of every command.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(f"{_rel(path)}: not valid YAML ({exc})")
         return None
@@ -240,7 +248,7 @@ def _read_markdown(path: Path, problems: list[str]) -> dict[str, Any] | None:
         problems.append(f"{_rel(path)}: missing YAML front matter between '---' lines")
         return None
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = _yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
         problems.append(f"{_rel(path)}: front matter is not valid YAML ({exc})")
         return None
