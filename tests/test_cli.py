@@ -85,11 +85,17 @@ def test_unknown_example_suggests():
     assert result.exit_code == 2 and "did you mean" in result.stderr
 
 
-def test_stage_without_pathway_is_a_clear_error(tmp_path):
-    result = run("render", "-", "-o", str(tmp_path / "x.pdf"), input="stage: II\ner: positive\n")
-    assert result.exit_code == 2
-    assert "Profile field 'stage'" in result.stderr and "pathways exist for stage" in result.stderr
-    assert not (tmp_path / "x.pdf").exists()
+def test_profile_without_pathway_content_is_a_clear_error():
+    from booklet.build import require_pathway
+    from booklet.content import Library
+    from booklet.errors import ProfileError
+    from booklet.profile import normalise
+    from booklet.select import select
+
+    empty = Library(language="en")
+    plan = select(normalise({"stage": "II"}, {}), empty)
+    with pytest.raises(ProfileError, match="Profile field 'stage': 'II': no booklet pathway"):
+        require_pathway(plan)
 
 
 def test_render_html_format(tmp_path):
