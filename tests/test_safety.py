@@ -66,14 +66,23 @@ def check(plan) -> None:
         meno = sec.item.applies.get("menopause")
         if meno is not None:  # menopause-specific text (e.g. ovarian suppression)
             assert p.sex == "female" and (p.menopause in meno or p.menopause == "unknown")
-        if p.type == "ibc":
-            assert "breast-conserving" not in sec.item.id, "breast-conserving surgery for IBC"
+        if p.type == "ibc":  # inflammatory: no breast-conserving surgery, no sentinel-node-only staging
+            assert sec.item.id not in {"early-surgery-breast-conserving", "early-surgery-lymph-nodes",
+                                       "early-surgery-nodes-over-70", "early-radiation-low-risk"}, sec.item.id
+        if p.stage == "0":  # DCIS: no chemotherapy, HER2 or metastatic sections
+            assert not any(w in sec.item.id for w in ("her2", "triple-negative", "pembrolizumab",
+                                                      "fever", "metast", "before-surgery")), sec.item.id
         if p.sex == "male":
             assert all(c[0] != "menopause" for c in sec.conditions)
+    ids = {s.item.id for s in plan.walk()}
     if p.stage == "IV" and plan.sections:
-        ids = {s.item.id for s in plan.walk()}
         assert {"palliative", "monitoring", "when-to-call"} <= ids, ids
         assert plan.standards, "every stage IV booklet has the timing standards"
+    if p.stage in ("0", "I", "II", "III", "unknown"):
+        assert {"early-about", "early-diagnosis", "early-when-to-call"} <= ids, ids
+        assert not ids & {"palliative", "end-of-life", "monitoring"}, "stage IV sections in 0-III"
+        if p.stage != "unknown":
+            assert plan.standards, "every booklet has the timing standards"
 
 
 profiles = st.fixed_dictionaries({

@@ -200,6 +200,26 @@ class Library:
             words += [t.term, *t.also]
         return words
 
+    def terms_in(self, text: str) -> frozenset[str]:
+        """Ids of the glossary terms `text` uses (whole words, any case). Cached per text."""
+        cache = self.__dict__.setdefault("_terms_cache", {})
+        if text in cache:
+            return cache[text]
+        if "_terms_rx" not in self.__dict__:
+            forms = {}
+            for term in self.glossary.values():
+                for form in (term.term, *term.also):
+                    forms.setdefault(form.lower(), term.id)
+            alternation = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            self.__dict__["_terms_forms"] = forms
+            self.__dict__["_terms_rx"] = re.compile(rf"(?<![\w-])(?:{alternation})(?![\w-])",
+                                                    re.IGNORECASE) if forms else None
+        rx = self.__dict__["_terms_rx"]
+        found = frozenset() if rx is None else frozenset(
+            self.__dict__["_terms_forms"][m.group(0).lower()] for m in rx.finditer(text))
+        cache[text] = found
+        return found
+
     def path_of(self, item: Any) -> Path | None:
         return self.paths.get(id(item))
 

@@ -97,7 +97,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         item = d.item
         uses = []
         for u in d.uses:
-            line = ui["lines"][u.use.line] if u.use.line else ui["lines"]["any"]
+            line = ui["lines"][u.use.line] if u.use.line else ""
             partners = [lib.drugs[w].name for w in u.use.with_ if w in lib.drugs]
             uses.append({
                 "condition": label(u.conditions, lib.conditions),

@@ -386,6 +386,8 @@ def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
         values["metastases"] = ()
     if stage == "0" and ctype == "unknown":
         values["type"] = "dcis"
+    if ctype == "dcis" and stage == "unknown":
+        values["stage"] = "0"  # DCIS is stage 0 by definition
 
 
 # ---------------------------------------------------------------- loading

@@ -8,11 +8,10 @@ say, so the booklet labels the content "If ...").
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from booklet.content import Drug, Library, Question, Standard, Step, Term, Use, item_text
+from booklet.content import Drug, Library, Question, Standard, Step, Use, item_text
 from booklet.profile import Profile
 from booklet.rules import Condition, Match, describe, match
 
@@ -142,13 +141,6 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
     return PlannedDrug(drug, why, conditions, uses=uses, had=drug.id in profile.prior_therapies)
 
 
-def _mentions(text: str, term: Term) -> bool:
-    for word in (term.term, *term.also):
-        if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE):
-            return True
-    return False
-
-
 def select(profile: Profile, lib: Library) -> Plan:
     sections = []
     for step in lib.top_steps():
@@ -169,10 +161,12 @@ def select(profile: Profile, lib: Library) -> Plan:
     texts = [t for sec in plan.walk() for t in item_text(sec.item)]
     texts += [t for d in drugs for t in item_text(d.item, [u.use for u in d.uses])]
     texts += [p.item.text for p in plan.standards + plan.questions]
-    corpus = "\n".join(texts)
+    used: set[str] = set()
+    for text in texts:
+        used |= lib.terms_in(text)
     plan.glossary = [Planned(t, f"the booklet uses '{t.term}'")
                      for t in sorted(lib.glossary.values(), key=lambda t: t.term.lower())
-                     if _mentions(corpus, t)]
+                     if t.id in used]
 
     cited: list[str] = []
     for item in [s.item for s in plan.walk()] + [d.item for d in drugs] + \
