@@ -22,6 +22,9 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+GLANCE_TIMINGS = 4  # the "At a glance" page stays one page
+
+
 @dataclass
 class Options:
     """Choices that change the output but not the plan."""
@@ -77,6 +80,14 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
 
     def section(sec: PlannedSection, level: int) -> dict[str, Any]:
         step = sec.item
+        questions = [planned(q) for q in sec.questions]
+        if level == 2:  # one tick-box list at the end of each step, sub-sections included
+            for child in sec.walk_children():
+                for q in child.questions:
+                    item = planned(q)
+                    if not item["condition"]:
+                        item["condition"] = label(child.conditions, lib.conditions)
+                    questions.append(item)
         return {
             "id": f"step-{step.id}",
             "number": sec.number,
@@ -87,7 +98,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "condition": note(sec.conditions),
             "body": markdown(step.body),
             "standards": [standard(s) for s in sec.standards],
-            "questions": [planned(q) for q in sec.questions],
+            "questions": questions if level == 2 else [],
             "children": [section(c, level + 1) for c in sec.children],
             "insert": step.insert,
             "sources": source_line(step),
@@ -166,7 +177,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     glance = {
         "diagnosis": subtitle,
         "next": [s.item.title for s in plan.sections if s.number],
-        "timings": list(dict.fromkeys(p.item.text for p in plan.standards)),
+        "timings": list(dict.fromkeys(p.item.text for p in plan.standards))[:GLANCE_TIMINGS],
         "phone": ui["glance_phone"].format(phone=phone) if phone else "",
         "after_hours": (ui["glance_after_hours"].format(phone=clinic.after_hours_phone)
                         if clinic and clinic.after_hours_phone else ""),

@@ -52,6 +52,13 @@ class PlannedSection(Planned):
     questions: list[Planned] = field(default_factory=list)
     number: int | None = None
 
+    def walk_children(self) -> list[PlannedSection]:
+        out = []
+        for child in self.children:
+            out.append(child)
+            out.extend(child.walk_children())
+        return out
+
 
 @dataclass
 class Plan:
@@ -74,7 +81,7 @@ class Plan:
         out = []
         for sec in self.sections:
             out.append(sec)
-            out.extend(sec.children)
+            out.extend(sec.walk_children())
         return out
 
     def drug_groups(self) -> list[tuple[Any, list[PlannedDrug]]]:
