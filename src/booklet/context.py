@@ -7,6 +7,7 @@ labels, source numbers, dates in words. Templates only lay out what they are giv
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,8 +166,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     sources = []
     for sid in plan.sources:
         src = lib.sources[sid]
+        address = re.sub(r"^https?://(www\.)?", "", src.url).rstrip("/")
         sources.append({"n": numbers[sid], "title": src.title, "publisher": src.publisher,
-                        "year": src.year or ui["source_year_unknown"], "url": src.url})
+                        "year": src.year or ui["source_year_unknown"], "url": address})
 
     clinic = options.clinic
     phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")
