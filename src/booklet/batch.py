@@ -316,14 +316,21 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
                 if progress:
                     progress(done, total)
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(options, fmt, steps)) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                       initargs=(options, fmt, steps))
+            try:
                 futures = {pool.submit(_safe_render, data, str(outcome.output)): outcome
                            for outcome, data in todo}
                 for done, future in enumerate(as_completed(futures), 1):
                     _record(futures[future], *future.result())
                     if progress:
                         progress(done, total)
+            except BaseException:
+                # Ctrl-C: booklets being written finish (atomically); the rest are cancelled,
+                # and --resume picks them up.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     return Summary(outcomes, time.perf_counter() - started)
 
 
