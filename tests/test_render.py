@@ -206,3 +206,25 @@ def test_at_a_glance_comes_first(full):
     assert 0 < glance < text.find("contents")
     assert "your cancer centre: 555-0100" in text
     assert "38.3" in text[glance:text.find("contents")]
+
+
+def test_write_in_pages(full):
+    text = flat(full.raw_text())
+    for heading in ("my care team", "my medicines", "my appointments and tests", "my questions", "notes"):
+        assert heading in text
+    assert "j. okafor, rn" in text  # prefilled from the profile
+
+
+def test_same_profile_and_date_give_the_same_bytes(monkeypatch):
+    """Deterministic output, even without SOURCE_DATE_EPOCH in the environment."""
+    import time
+
+    from booklet.build import build
+    from booklet.context import Options
+    from conftest import AS_OF, profile_from
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    profile = profile_from(example_data("stage-0-dcis"))
+    first = build(profile, Options(date=AS_OF)).pdf
+    time.sleep(1.1)  # font subsets carry a timestamp: a second later must not matter
+    assert build(profile, Options(date=AS_OF)).pdf == first

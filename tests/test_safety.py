@@ -75,6 +75,13 @@ def check(plan) -> None:
         if p.sex == "male":
             assert all(c[0] != "menopause" for c in sec.conditions)
     ids = {s.item.id for s in plan.walk()}
+    # "unknown" never silently drops content: the booklet explains the missing result
+    if p.stage == "unknown":
+        assert "early-stage-unknown" in ids or p.type == "dcis"
+    if p.her2 == "unknown" and p.stage in ("I", "II", "III", "IV") and p.type != "dcis":
+        assert ids & {"her2-unknown", "early-her2-unknown"}, ids
+    if p.hr == "unknown" and p.stage in ("I", "II", "III", "IV") and p.type != "dcis":
+        assert ids & {"hr-unknown", "early-hr-unknown"}, ids
     if p.stage == "IV" and plan.sections:
         assert {"palliative", "monitoring", "when-to-call"} <= ids, ids
         assert plan.standards, "every stage IV booklet has the timing standards"

@@ -52,6 +52,8 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
     plan = plan_for(profile)
     require_pathway(plan)
     context = build_context(plan, options)
+    # HTML output links its stylesheet; the PDF path uses the stylesheet parsed once.
+    context["link_stylesheet"] = fmt != "pdf"
     html = render_html(context)
     if fmt != "pdf":
         return Result(plan, html, None)

@@ -201,6 +201,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
 
     return {
         "lang": lib.language,
+        "link_stylesheet": True,
         "glance": glance,
         "clinic": None if clinic is None else {
             "name": clinic.name, "address": clinic.address,

@@ -58,6 +58,15 @@ def _font_config() -> Any:
     return FontConfiguration()
 
 
+@cache
+def _stylesheet() -> Any:
+    """booklet.css parsed once per process (batch workers reuse it for every booklet)."""
+    from weasyprint import CSS
+
+    css = assets.path("templates") / "booklet.css"
+    return CSS(filename=str(css), url_fetcher=fetcher(), font_config=_font_config())
+
+
 def fetcher(extra_roots: tuple[Path, ...] = ()) -> Any:
     return _fetcher_class()(assets.allowed_roots() + list(extra_roots))
 
@@ -89,8 +98,9 @@ def render_pdf(html: str, extra_roots: tuple[Path, ...] = (),
     guard = fetcher(extra_roots)
     try:
         with _source_date(day):
+            sheets = [] if 'href="booklet.css"' in html else [_stylesheet()]
             document = HTML(string=html, base_url=str(base) + "/", url_fetcher=guard).render(
-                font_config=_font_config(), **PDF_OPTIONS)
+                font_config=_font_config(), stylesheets=sheets, **PDF_OPTIONS)
             pdf = document.write_pdf(**PDF_OPTIONS)
     except FatalURLFetchingError as exc:
         raise RenderError(f"render: {exc}") from None
@@ -104,6 +114,7 @@ def write_pdf(html: str, extra_roots: tuple[Path, ...] = (), day: dt.date | None
 
 
 def warm_up() -> None:
-    """Import WeasyPrint and load fonts once (batch workers call this before their first row)."""
-    write_pdf('<!DOCTYPE html><html lang="en"><head><title>warm up</title>'
-              '<link rel="stylesheet" href="booklet.css"></head><body><p>Warm up.</p></body></html>')
+    """Import WeasyPrint, parse the stylesheet and load fonts once (batch workers call this
+    before their first row)."""
+    write_pdf('<!DOCTYPE html><html lang="en"><head><title>warm up</title></head>'
+              '<body><p>Warm up.</p></body></html>')
