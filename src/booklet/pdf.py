@@ -5,6 +5,7 @@ WeasyPrint is imported here only, so commands that do not render stay fast.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 from collections.abc import Iterator
@@ -49,6 +50,14 @@ def _fetcher_class() -> Any:
             return super().fetch(url, headers)
 
     return AssetFetcher
+
+
+@atexit.register
+def _release() -> None:
+    """Drop the cached font configuration while WeasyPrint's libraries are still loaded
+    (its destructor fails noisily during interpreter shutdown otherwise)."""
+    _stylesheet.cache_clear()
+    _font_config.cache_clear()
 
 
 @cache
