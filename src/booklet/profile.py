@@ -357,9 +357,7 @@ def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
     if given_hr and given_hr != "unknown" and derived != "unknown" and given_hr != derived:
         problem("hr", f"'{given_hr}' conflicts with er: {er}, pr: {pr} (which give hr: {derived})")
     if given_hr and given_hr != "unknown" and derived == "unknown":
-        if given_hr == "negative" and "positive" in (er, pr):
-            problem("hr", f"'negative' conflicts with er: {er}, pr: {pr}")
-        values["hr"] = given_hr
+        values["hr"] = given_hr  # the shorthand, when ER/PR are not known
     else:
         values["hr"] = derived
 

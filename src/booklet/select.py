@@ -78,11 +78,8 @@ class Plan:
         return [q for sec in self.walk() for q in sec.questions]
 
     def walk(self) -> list[PlannedSection]:
-        out = []
-        for sec in self.sections:
-            out.append(sec)
-            out.extend(sec.walk_children())
-        return out
+        """Every section, depth first, in reading order."""
+        return [s for sec in self.sections for s in (sec, *sec.walk_children())]
 
     def drug_groups(self) -> list[tuple[Any, list[PlannedDrug]]]:
         groups = []
