@@ -41,7 +41,7 @@ def test_validate_ok_and_bad(tmp_path):
     result = run("validate", str(good), str(bad))
     assert result.exit_code == 2
     assert f"{good}: ok" in result.stdout
-    assert "Profile field 'her2': 'maybe' is not one of positive, low, negative, unknown" in result.stderr
+    assert "Profile field 'her2': 'maybe' is not one of positive, low, ultralow, negative, unknown" in result.stderr
     assert "'sex'" in result.stderr and "'stage'" in result.stderr
     assert "Traceback" not in result.output
 
@@ -69,7 +69,8 @@ def test_profile_from_stdin_as_json():
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert set(plan) >= {"profile", "sections", "drugs", "standards", "questions", "glossary"}
-    assert all({"id", "name", "why"} <= set(d) for d in plan["drugs"])
+    assert all({"name", "why", "status", "card"} <= set(d) for d in plan["drugs"].values())
+    assert {d["status"] for d in plan["drugs"].values()} <= {"now", "had", "later"}
     assert all({"id", "title", "why"} <= set(s) for s in plan["sections"])
 
 

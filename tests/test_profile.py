@@ -54,7 +54,7 @@ def test_every_problem_is_reported_at_once_with_field_value_and_allowed():
     msgs = problems({"stage": "V", "her2": "maybe", "sex": "x", "colour": "blue"})
     text = "\n".join(msgs)
     assert len(msgs) == 4
-    assert "Profile field 'her2': 'maybe' is not one of positive, low, negative, unknown" in text
+    assert "Profile field 'her2': 'maybe' is not one of positive, low, ultralow, negative, unknown" in text
     assert "'stage'" in text and "'V'" in text
     assert "'colour': unknown field" in text
 

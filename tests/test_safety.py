@@ -45,11 +45,11 @@ def check(plan) -> None:
             if p.menopause == "unknown":
                 assert d.conditions, f"{d.item.id} shown without a menopause label"
         if d.item.id == "pembrolizumab":
-            assert p.hr == "negative" and p.her2 in ("negative", "low"), "pembrolizumab outside TN"
+            assert p.hr == "negative" and p.her2 in ("negative", "low", "ultralow"), "pembrolizumab outside TN"
             assert p.stage == "IV" and p.biomarkers["pdl1"] == "positive" or p.stage in ("II", "III")
         if group == "parp":
             assert p.biomarkers["brca"] == "positive", f"{d.item.id} without BRCA positive"
-            assert p.her2 in ("negative", "low")
+            assert p.her2 in ("negative", "low", "ultralow")
         if group in ("chemotherapy", "her2-antibody", "her2-adc", "her2-tki", "immunotherapy",
                      "adc", "cdk46", "parp", "targeted"):
             assert p.stage not in ("0",) and p.type != "dcis", f"{d.item.id} for DCIS"

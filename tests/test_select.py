@@ -107,10 +107,10 @@ def test_prior_therapies_move_the_emphasis():
 
 def test_every_inclusion_has_a_reason_and_ids_are_generic_names():
     data = plan().to_json()
-    for entry in data["sections"] + data["drugs"] + data["standards"] + data["questions"]:
+    for entry in data["sections"] + list(data["drugs"].values()) + data["standards"] + data["questions"]:
         assert entry["why"]
-    for d in data["drugs"]:
-        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", d["id"])
+    for drug_id in data["drugs"]:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", drug_id)
 
 
 @pytest.mark.parametrize("changes", [{}, {"menopause": "post", "metastases": ["bone"]},
@@ -124,8 +124,15 @@ def test_stage_iv_booklets_always_have_standards_palliative_care_and_when_to_cal
 def test_glossary_and_sources_come_from_what_is_used():
     p = plan(menopause="post", metastases=["bone"])
     assert set(p.sources)  # every cited source is listed
-    cited = {s for d in p.drugs for s in d.item.sources}
+    cited = {s for d in p.drugs if d.full for s in d.item.sources}
+    cited |= {d.item.sources[0] for d in p.drugs}  # a compact entry cites its main source
     assert cited <= set(p.sources)
+    shown = {s for sec in p.walk() for s in sec.item.sources} | cited
+    shown |= {s for q in p.questions + p.glossary for s in q.item.sources}
+    shown |= {s.item.source for s in p.standards} | {s for st in p.standards for s in st.item.sources}
+    shown |= {s for d in p.drugs if d.full for f in d.funding for s in f.sources}
+    shown |= {s for d in p.drugs if d.full for u in d.uses if u.use.canada for s in u.use.canada.sources}
+    assert set(p.sources) == shown  # and nothing else
 
 
 def test_after_alternatives_need_only_one():

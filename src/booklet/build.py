@@ -31,8 +31,9 @@ def load_profile(path: str, library: Library | None = None) -> Profile:
     return profile_stage.load(path, lib.drug_names)
 
 
-def plan_for(profile: Profile, library: Library | None = None) -> Plan:
-    return select(profile, library or cached_library(profile.language))
+def plan_for(profile: Profile, library: Library | None = None,
+             all_medicines: bool = False) -> Plan:
+    return select(profile, library or cached_library(profile.language), all_medicines)
 
 
 def require_pathway(plan: Plan) -> None:
@@ -49,7 +50,7 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
           steps: tuple[tuple[str, dict], ...] = ()) -> Result:
     """Profile in, booklet out (bytes); nothing is written here."""
     options = options or Options()
-    plan = plan_for(profile)
+    plan = plan_for(profile, all_medicines=options.all_medicines)
     require_pathway(plan)
     context = build_context(plan, options)
     # HTML output links its stylesheet; the PDF path uses the stylesheet parsed once.

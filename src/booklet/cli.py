@@ -152,6 +152,7 @@ def render(
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file (name, address, phones, logo, when to call).")] = None,
+    all_medicines: Annotated[bool, typer.Option("--all-medicines", help="A full card for every medicine that fits the profile, not only the current ones (a reference, longer).")] = False,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -159,7 +160,8 @@ def render(
 
     options = Options(date=parse_date(date, "--date"), paper=paper.value,
                       large_print=large_print, imposition=imposition.value,
-                      name_in_metadata=name_in_metadata, clinic=load_clinic(clinic))
+                      name_in_metadata=name_in_metadata, clinic=load_clinic(clinic),
+                      all_medicines=all_medicines)
     if imposition is Imposition.booklet and fmt is not Format.pdf:
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
@@ -226,30 +228,44 @@ def explain(
     profile: Annotated[str | None, typer.Argument(help="Profile file, or - for stdin.")] = None,
     example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    all_medicines: Annotated[bool, typer.Option("--all-medicines", help="Plan a full card for every medicine that fits.")] = False,
 ) -> None:
     """Show what the booklet will hold for a profile, and why."""
     from booklet.build import load_profile, plan_for
 
-    plan = plan_for(load_profile(profile_arg(profile, example)))
+    plan = plan_for(load_profile(profile_arg(profile, example)), all_medicines=all_medicines)
     if as_json:
         typer.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
         return
-    out = ["Sections:"]
+    p = plan.profile
+    out = [f"Profile: stage {p.stage}, {p.type}, ER {p.er}, PR {p.pr} (HR {p.hr}), HER2 {p.her2}, "
+           f"menopause {p.menopause}, sex {p.sex}; phase {p.phase}; line {p.line}"]
+    if p.current_therapies:
+        out.append(f"Now: {', '.join(p.current_therapies)}"
+                   + (f" (regimens: {', '.join(p.regimens)})" if p.regimens else ""))
+    out += [f"Note: {n}" for n in plan.notes]
+    out.append("Sections:")
     for sec in plan.walk():
         indent = "  " if sec.item.parent is None else "    "
-        cond = " [conditional]" if sec.conditions else ""
-        out.append(f"{indent}{sec.item.title}{cond} — {sec.why}")
+        flags = (" [conditional]" if sec.conditions else "") + (
+            f" [{sec.mode}]" if sec.mode != "full" else "")
+        out.append(f"{indent}{sec.item.title}{flags} — {sec.why}")
     out.append("Drugs:")
     for group, drugs in plan.drug_groups():
         out.append(f"  {group.title}:")
         for d in drugs:
-            flags = "".join([" [had]" if d.had else "", " [next]" if d.next_up else "",
+            flags = "".join([f" [{d.status}]", " [full card]" if d.full or d.now else " [compact]",
+                             " [next]" if d.next_up else "",
+                             f" [chosen: {d.chosen}]" if d.chosen else "",
                              " [conditional]" if d.conditions else ""])
             out.append(f"    {d.item.name}{flags} — {d.why}")
     out.append("Standards:")
     out += [f"  {s.item.id} — {s.why}" for s in plan.standards]
-    out.append(f"Questions: {len(plan.questions)}; glossary terms: {len(plan.glossary)}; "
-               f"sources: {len(plan.sources)}")
+    more = [q for sec in plan.walk() for q in sec.more_questions]
+    out.append(f"Questions: {len(plan.questions)} shown"
+               + (f", {len(more)} more not shown: " + "; ".join(q.item.text for q in more)
+                  if more else ""))
+    out.append(f"Glossary terms: {len(plan.glossary)}; sources: {len(plan.sources)}")
     typer.echo("\n".join(out))
 
 

@@ -20,14 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from booklet import assets
 from booklet.errors import ContentError
-from booklet.profile import (BIOMARKERS, HER2, MENOPAUSE, SEXES, SITES, STAGES, STATUS,
-                             TRISTATE, TYPES)
+from booklet.profile import (BIOMARKERS, HER2, LINES, MENOPAUSE, PHASES, SETTINGS, SEXES,
+                             SITES, STAGES, STATUS, TRISTATE, TYPES)
 
 RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "stage": STAGES, "type": TYPES, "er": STATUS, "pr": STATUS, "hr": STATUS, "her2": HER2,
     "menopause": MENOPAUSE, "sex": SEXES, "metastases": SITES, "oligometastatic": TRISTATE,
     **{b: STATUS for b in BIOMARKERS},
+    "setting": SETTINGS,   # before-surgery | after-surgery | metastatic (from stage and phase)
+    "phase": PHASES,       # stages 0-III only
+    "line": LINES,         # stage IV: first | later; none for stages 0-III
     "prior": None,  # drug ids, checked against the library
+    "current": None,  # drug ids the person gets now
 }
 ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REVIEW_MONTHS = 12
@@ -86,18 +90,75 @@ class Source(Model):
     publisher: str
     year: int | None = None
     url: str
+    short: str = ""  # a short title for the printed list (the full one is in `booklet sources`)
+
+
+class Piece(Model):
+    """A sentence or list item that carries its own rule, or a shared snippet by id."""
+
+    text: str = ""
+    ref: str = ""  # a snippet id (snippets.yaml): the same words everywhere, never shortened
+    applies: dict[str, list[str]] = {}
+
+    @field_validator("applies", mode="before")
+    @classmethod
+    def _applies(cls, value: Any) -> dict[str, list[str]]:
+        return _rule(value)
+
+    def model_post_init(self, _: Any) -> None:
+        if bool(self.text) == bool(self.ref):
+            raise ValueError("a piece has either text or ref")
+
+
+# A paragraph made of the pieces that fit the profile; a plain string always fits.
+Prose = str | list[str | Piece]
+Pieces = list[str | Piece]
+
+
+def pieces(value: Prose) -> list[Piece]:
+    items = [value] if isinstance(value, str) else value
+    return [Piece(text=p) if isinstance(p, str) else p for p in items if p != ""]
+
+
+class Snippet(Model):
+    id: str
+    text: str
+    sources: list[str] = Field(min_length=1)
+    reviewed: dt.date
+    applies: dict[str, list[str]] = {}
 
 
 class Group(Model):
     id: str
     title: str
     intro: str
+    call_now: Pieces = []  # added to the "call right away" box of every drug in the group
 
 
 class Funding(Model):
+    """One dated public-funding fact for a setting (applies), from a cited source."""
+
     text: str
     as_of: dt.date | None = None
     sources: list[str] = Field(min_length=1)
+    applies: dict[str, list[str]] = {}
+
+    @field_validator("applies", mode="before")
+    @classmethod
+    def _applies(cls, value: Any) -> dict[str, list[str]]:
+        return _rule(value)
+
+
+class Canada(Model):
+    """Health Canada status of a use: approved on a date, or not approved as of a date."""
+
+    approved: dt.date | None = None
+    not_approved_as_of: dt.date | None = None
+    sources: list[str] = Field(min_length=1)
+
+    def model_post_init(self, _: Any) -> None:
+        if (self.approved is None) == (self.not_approved_as_of is None):
+            raise ValueError("give exactly one of approved, not_approved_as_of")
 
 
 class Use(Model):
@@ -105,6 +166,8 @@ class Use(Model):
     line: Literal[1, 2, 3] | None = None
     with_: list[str] = Field(default=[], alias="with")
     after: list[str | list[str]] = []  # all of these; an inner list means any one of them
+    needs: list[str] = []  # shown only when one of these drugs is in the booklet too
+    canada: Canada | None = None
     text: str
 
     @property
@@ -127,14 +190,37 @@ class Drug(Item):
     name: str
     brands: list[str] = []
     group: str
-    what: str
-    given: str
-    side_effects: list[str] = Field(min_length=1)
-    call_now: list[str] = Field(min_length=1)
-    monitoring: list[str] = []
-    tips: list[str] = []
-    funding: Funding
+    what: Prose
+    short: Prose = ""  # the compact entry: what it is and when it is used, 1-2 sentences
+    given: Prose
+    side_effects: Pieces = Field(min_length=1)
+    call_now: Pieces = Field(min_length=1)
+    monitoring: Pieces = []
+    tips: Pieces = []
+    funding: list[Funding] = []  # setting-specific; none that fits points to "Paying for medicines"
     uses: list[Use] = Field(min_length=1)
+
+    @field_validator("funding", mode="before")
+    @classmethod
+    def _funding(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+
+class RegimenPart(Model):
+    name: str
+    drugs: list[str] = Field(min_length=1)
+    cycle_days: int | None = None  # None: taken every day, no cycles
+    cycles: int | None = None      # None: as long as it works (or as the team decides)
+    days: str = ""                 # which days of the cycle, in words ("day 1", "days 1 to 21")
+    visit: str = ""                # how long a treatment visit usually takes
+
+
+class Regimen(Item):
+    title: str
+    names: list[str] = []  # usual names and codes; a code shared by two regimens is ambiguous
+    drugs: list[str] = Field(min_length=1)
+    parts: list[RegimenPart] = Field(min_length=1)
+    what: Prose
 
 
 class Step(Item):
@@ -147,6 +233,14 @@ class Step(Item):
     questions: list[str] = []
     insert: Literal["drug-overview"] | None = None  # generated block shown after the step
     glance: str = ""  # a short text for the "At a glance" page (grade 6 or below)
+    # Stages 0-III: the phases in which this step is what happens now. Before them the step
+    # is short (its summary); after them it shrinks to `done`. No phases: always in full.
+    # Stage IV: choosing (first treatment not chosen yet), next-line (choosing after a
+    # treatment stopped working), treatment (current therapies given).
+    phases: list[Literal["diagnosis", "before-surgery", "after-surgery", "follow-up",
+                         "choosing", "next-line", "treatment"]] = []
+    done: str = ""  # "what you have done", shown once the step is behind the person
+    safety: bool = False  # when to get help, fever, signs of recurrence: never shrinks
     body: str = ""
 
 
@@ -159,12 +253,71 @@ class Standard(Item):
 
 class Question(Item):
     text: str
+    priority: int = Field(default=3, ge=1, le=5)  # 1 = ask first; a booklet keeps the highest
 
 
 class Term(Item):
     term: str
     also: list[str] = []
     definition: str
+
+
+BLOCK = re.compile(r"^:::[ \t]*(applies[ \t]+(?P<rule>\{.*\})|include[ \t]+(?P<ref>[a-z0-9-]+))?[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of a step body: Markdown text or a snippet id, with its own rule."""
+
+    text: str = ""
+    ref: str = ""
+    applies: dict[str, list[str]] = field(default_factory=dict)
+
+
+def segments(body: str) -> list[Segment]:
+    """Split a step body into segments.
+
+    `::: applies {sex: [female]}` ... `:::` wraps text that has its own rule;
+    `::: include fever-rule` puts a shared snippet in its own paragraph.
+    """
+    out: list[Segment] = []
+    current: list[str] = []
+    rule: dict[str, list[str]] | None = None
+
+    def flush(applies: dict[str, list[str]]) -> None:
+        text = "\n".join(current).strip()
+        if text:
+            out.append(Segment(text=text, applies=applies))
+        current.clear()
+
+    for line in body.splitlines():
+        m = BLOCK.match(line)
+        if not m:
+            current.append(line)
+            continue
+        if m.group("ref"):
+            flush(rule or {})
+            out.append(Segment(ref=m.group("ref"), applies=rule or {}))
+        elif m.group("rule"):
+            if rule is not None:
+                raise ValueError("'::: applies' blocks cannot nest")
+            flush({})
+            rule = _rule(_yaml(m.group("rule")))
+        else:
+            if rule is None:
+                raise ValueError("':::' closes no block")
+            flush(rule)
+            rule = None
+    if rule is not None:
+        raise ValueError("an '::: applies' block is not closed with ':::'")
+    flush({})
+    return out
+
+
+class Catalog(dict):
+    """Drug id -> names (generic and brands), with the regimens (id -> names, drugs)."""
+
+    regimens: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -179,17 +332,31 @@ class Library:
     standards: dict[str, Standard] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
     glossary: dict[str, Term] = field(default_factory=dict)
+    regimens: dict[str, Regimen] = field(default_factory=dict)
+    snippets: dict[str, Snippet] = field(default_factory=dict)
     conditions: dict[str, dict[str, str]] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
     paths: dict[int, Path] = field(default_factory=dict)  # id(item) -> file
 
     def items(self) -> Iterator[Item]:
-        for table in (self.drugs, self.steps, self.standards, self.questions, self.glossary):
+        for table in (self.drugs, self.steps, self.standards, self.questions, self.glossary,
+                      self.regimens, self.snippets):
             yield from table.values()
 
     @property
-    def drug_names(self) -> dict[str, list[str]]:
-        return {d.id: [d.name, *d.brands] for d in self.drugs.values()}
+    def drug_names(self) -> Catalog:
+        if "_catalog" not in self.__dict__:
+            catalog = Catalog({d.id: [d.name, *d.brands] for d in self.drugs.values()})
+            catalog.regimens = {r.id: {"title": r.title, "names": [r.title, *r.names],
+                                       "drugs": list(r.drugs)} for r in self.regimens.values()}
+            self.__dict__["_catalog"] = catalog
+        return self.__dict__["_catalog"]
+
+    def segments(self, step: Step) -> list[Segment]:
+        cache = self.__dict__.setdefault("_segments", {})
+        if step.id not in cache:
+            cache[step.id] = segments(step.body)
+        return cache[step.id]
 
     @property
     def mask_words(self) -> list[str]:
@@ -372,9 +539,15 @@ def _load(language: str, root: Path | None) -> tuple[Library, list[str]]:
         if meta is not None:
             _add(lib.steps, _build(Step, meta, path, problems), path, lib, problems)
     # Each list may also be split into files in a folder of the same name.
+    for path in sorted((lang / "regimens").glob("*.yaml")):
+        regimen = _build(Regimen, _read_yaml(path, problems), path, problems)
+        if regimen is not None and regimen.id != path.stem:
+            problems.append(f"{_rel(path)}: id '{regimen.id}' does not match the file name")
+        _add(lib.regimens, regimen, path, lib, problems)
     for name, model, table in (("standards", Standard, lib.standards),
                                ("questions", Question, lib.questions),
-                               ("glossary", Term, lib.glossary)):
+                               ("glossary", Term, lib.glossary),
+                               ("snippets", Snippet, lib.snippets)):
         for path in [lang / f"{name}.yaml", *sorted((lang / name).glob("*.yaml"))]:
             _list_file(path, model, table, lib, problems)
     lib.conditions = _read_yaml(lang / "conditions.yaml", problems) or {}
@@ -398,12 +571,41 @@ def _cross_check(lib: Library) -> list[str]:
     for item in lib.items():
         need(lib.sources, item.sources, "source id", item)
         need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
+    def refs(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return []
+        return [p.ref for p in value if isinstance(p, Piece) and p.ref]
+
     for drug in lib.drugs.values():
         need(lib.groups, [drug.group], "group", drug)
-        need(lib.sources, drug.funding.sources, "source id in funding", drug)
+        for fund in drug.funding:
+            need(lib.sources, fund.sources, "source id in funding", drug)
+        for fld in ("what", "short", "given", "side_effects", "call_now", "monitoring", "tips"):
+            need(lib.snippets, refs(getattr(drug, fld)), f"snippet in {fld}", drug)
         for use in drug.uses:
-            need(lib.drugs, use.with_ + use.after_ids + use.applies.get("prior", []), "drug id", drug)
+            need(lib.drugs, use.with_ + use.after_ids + use.needs + use.applies.get("prior", [])
+                 + use.applies.get("current", []), "drug id", drug)
+            if use.canada:
+                need(lib.sources, use.canada.sources, "source id in canada", drug)
+    for group in lib.groups.values():
+        need(lib.snippets, refs(group.call_now), "snippet in call_now", group)
+    for reg in lib.regimens.values():
+        need(lib.drugs, reg.drugs, "drug id", reg)
+        for part in reg.parts:
+            need(lib.drugs, part.drugs, "drug id in a part", reg)
+            missing = set(part.drugs) - set(reg.drugs)
+            if missing:
+                problems.append(f"{where(reg)}: part '{part.name}' names {sorted(missing)} "
+                                "that are not in the regimen's drugs")
+        if reg.id in lib.drugs:
+            problems.append(f"{where(reg)}: regimen id is also a drug id")
     for step in lib.steps.values():
+        try:
+            segs = lib.segments(step)
+        except ValueError as exc:
+            problems.append(f"{where(step)}: {exc}")
+            continue
+        need(lib.snippets, [g.ref for g in segs if g.ref], "snippet in body", step)
         need(lib.standards, step.standards, "standard", step)
         need(lib.questions, step.questions, "question", step)
         if step.parent is not None:
@@ -426,10 +628,14 @@ def item_text(item: Any, uses: list[Use] | None = None) -> list[str]:
     """
     if isinstance(item, Drug):
         shown = item.uses if uses is None else uses
-        return [item.what, item.given, *item.side_effects, *item.call_now, *item.monitoring,
-                *item.tips, item.funding.text, *(u.text for u in shown)]
+        flat = [p.text for fld in ("what", "short", "given", "side_effects", "call_now",
+                                   "monitoring", "tips") for p in pieces(getattr(item, fld))]
+        return [*flat, *(f.text for f in item.funding), *(u.text for u in shown)]
+    if isinstance(item, Regimen):
+        return [p.text for p in pieces(item.what)] + [x.days for x in item.parts]
     if isinstance(item, Step):
-        return [item.summary, item.glance, item.body]
+        body = "\n\n".join(g.text for g in segments(item.body) if g.text)
+        return [item.summary, item.glance, item.done, body]
     if isinstance(item, Term):
         return [item.definition]
     return [getattr(item, "text", "")]
@@ -473,9 +679,11 @@ def check_library(language: str = "en", as_of: dt.date | None = None,
         if kind in ("drug", "step") and g > max_grade:
             problems.append(f"{label}: reading grade {g} is above {max_grade}")
     for drug in lib.drugs.values():
-        if drug.funding.as_of and drug.funding.as_of > as_of:
-            problems.append(f"{_rel(lib.path_of(drug))}: funding as_of {drug.funding.as_of} is in the future")
-    counts = {"sources": len(lib.sources), "drugs": len(lib.drugs), "steps": len(lib.steps),
+        for fund in drug.funding:
+            if fund.as_of and fund.as_of > as_of:
+                problems.append(f"{_rel(lib.path_of(drug))}: funding as_of {fund.as_of} is in the future")
+    counts = {"sources": len(lib.sources), "drugs": len(lib.drugs), "regimens": len(lib.regimens),
+              "steps": len(lib.steps),
               "standards": len(lib.standards), "questions": len(lib.questions),
               "glossary": len(lib.glossary)}
     return CheckReport(problems, grades, counts)

@@ -13,7 +13,7 @@ from typing import Any
 
 from booklet import __version__
 from booklet.rules import label
-from booklet.select import Plan, Planned, PlannedDrug, PlannedSection
+from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -23,7 +23,9 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-GLANCE_TIMINGS = 4  # the "At a glance" page stays one page
+GLANCE_TIMINGS = 3  # the "At a glance" page stays one page
+GLANCE_SIGNS = 3
+PAYING_SECTIONS = ("paying-for-drugs", "early-paying-for-medicines")
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Options:
     imposition: str = "none"  # or "booklet": half-size pages, imposed 2-up for saddle stitching
     name_in_metadata: bool = False
     clinic: Any = None  # booklet.clinic.Clinic
+    all_medicines: bool = False  # a full card for every medicine that fits (the reference)
 
 
 _MD: Any = None
@@ -66,12 +69,17 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     lib = plan.library
     ui = lib.ui
     profile = plan.profile
-    numbers = {sid: n for n, sid in enumerate(plan.sources, 1)}
+    # Sources are numbered by publisher: one short numbered entry per publisher.
+    publishers: dict[str, list[str]] = {}
+    for sid in plan.sources:
+        publishers.setdefault(_publisher(lib.sources[sid].publisher), []).append(sid)
+    numbers = {sid: n for n, ids in enumerate(publishers.values(), 1) for sid in ids}
 
     def refs(item: Any) -> str:
         ids = list(item.sources)
         ids += [getattr(item, "source")] if hasattr(item, "source") else []
-        return ", ".join(f"[{numbers[i]}]" for i in dict.fromkeys(ids) if i in numbers)
+        cited = sorted({numbers[i] for i in ids if i in numbers})
+        return ", ".join(f"[{n}]" for n in cited)
 
     def note(conditions: Any) -> str:
         text = label(conditions, lib.conditions)
@@ -90,67 +98,140 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             source=f"{src.publisher}, {src.year or ui['source_year_unknown']}",
             where=p.item.where).replace(", .", ".")}
 
+    def body_html(sec: PlannedSection) -> str:
+        parts = []
+        for t in sec.body:
+            cond = label(t.conditions, lib.conditions)
+            if cond:
+                parts.append(f'<div class="condition-block">{markdown("**" + cond + ":**")}'
+                             f"{markdown(t.text)}</div>")
+            else:
+                parts.append(markdown(t.text))
+        return "".join(parts)
+
     def section(sec: PlannedSection, level: int) -> dict[str, Any]:
         step = sec.item
         questions = [planned(q) for q in sec.questions]
-        if level == 2:  # one tick-box list at the end of each step, sub-sections included
-            for child in sec.walk_children():
-                for q in child.questions:
-                    item = planned(q)
-                    if not item["condition"]:
-                        item["condition"] = label(child.conditions, lib.conditions)
-                    questions.append(item)
+        short = sec.mode != "full"
         return {
             "id": f"step-{step.id}",
             "number": sec.number,
             "title": step.title,
             "heading": (ui["step"].format(n=sec.number) + ": " if sec.number else "") + step.title,
             "level": level,
-            "summary": step.summary,
+            "mode": sec.mode,
+            "mode_note": ui["mode_done"] if sec.mode == "done" else ui["mode_ahead"] if short else "",
+            "summary": step.done if sec.mode == "done" else step.summary,
             "condition": note(sec.conditions),
-            "body": markdown(step.body),
-            "standards": [standard(s) for s in sec.standards],
-            "questions": questions if level == 2 else [],
+            "body": "" if short else body_html(sec),
+            "standards": [] if short else [standard(s) for s in sec.standards],
+            "questions": questions if level == 2 and not short else [],
             "children": [section(c, level + 1) for c in sec.children],
-            "insert": step.insert,
+            "insert": None if short else step.insert,
             "sources": source_line(step),
         }
+
+    def joined(texts: list[Any]) -> str:
+        """A paragraph from fitting pieces; a conditional piece carries its "If ..." label."""
+        out = []
+        for t in texts:
+            cond = label(t.conditions, lib.conditions)
+            out.append(f"{cond}: {t.text}" if cond else t.text)
+        return " ".join(out)
+
+    def listed(texts: list[Any]) -> list[dict[str, str]]:
+        return [{"condition": label(t.conditions, lib.conditions), "text": t.text} for t in texts]
+
+    def funding_lines(d: PlannedDrug) -> list[str]:
+        out = []
+        for f in d.funding:
+            out.append(f.text + (" " + ui["funding_as_of"].format(date=long_date(f.as_of))
+                                 if f.as_of else ""))
+        return out
+
+    def canada_line(use: Any) -> str:
+        c = use.canada
+        if c is None:
+            return ""
+        if c.approved:
+            return ui["canada_approved"].format(date=long_date(c.approved))
+        return ui["canada_not_approved"].format(date=long_date(c.not_approved_as_of))
 
     def drug(d: PlannedDrug) -> dict[str, Any]:
         item = d.item
         uses = []
-        for u in d.uses:
-            line = ui["lines"][u.use.line] if u.use.line else ""
-            partners = [lib.drugs[w].name for w in u.use.with_ if w in lib.drugs]
-            uses.append({
-                "condition": label(u.conditions, lib.conditions),
-                "line": line,
-                "text": u.use.text,
-                "with": ui["given_with"].format(drugs=", ".join(partners)) if partners else "",
-            })
-        funding_date = (ui["funding_as_of"].format(date=long_date(item.funding.as_of))
-                        if item.funding.as_of else ui["funding_no_date"])
+        if d.chosen:
+            uses.append({"condition": "", "line": "", "text": ui["team_chose"][d.chosen],
+                         "with": "", "canada": ""})
+        else:
+            for u in d.uses:
+                line = ui["lines"][u.use.line] if u.use.line else ""
+                partners = [lib.drugs[w].name for w in u.use.with_ if w in lib.drugs]
+                uses.append({
+                    "condition": label(u.conditions, lib.conditions),
+                    "line": line,
+                    "text": u.use.text,
+                    "with": ui["given_with"].format(drugs=", ".join(partners)) if partners else "",
+                    "canada": canada_line(u.use),
+                })
+        status = []
+        if d.now and d.had:
+            status.append(ui["now_and_had"])
+        elif d.had:
+            status.append(ui["had_before"])
+        elif d.next_up:
+            status.append(ui["next_up"])
+        group = lib.groups.get(item.group)
         return {
             "id": f"drug-{item.id}",
             "name": item.name,
             "brands": ui["brands"].format(brands=", ".join(item.brands)) if item.brands else "",
-            "status": ui["had_before"] if d.had else ui["next_up"] if d.next_up else "",
-            "condition": note(d.conditions),
-            "what": item.what,
+            "brand_list": ", ".join(item.brands),
+            "group": group.title if group else "",
+            "status": " ".join(status),
+            "condition": note(d.conditions) if not d.now else "",
+            "what": joined(d.parts["what"]),
+            "short": joined(d.parts["short"]),
             "uses": uses,
-            "line": ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"],
-            "given": item.given,
-            "side_effects": item.side_effects,
-            "call_now": item.call_now,
-            "monitoring": item.monitoring,
-            "tips": item.tips,
-            "funding": item.funding.text,
-            "funding_date": funding_date,
+            "line": (ui["status_now"] if d.now else ui["lines"][d.line] if d.line in (1, 2, 3)
+                     else ui["lines"]["any"]),
+            "given": joined(d.parts["given"]),
+            "side_effects": listed(d.parts["side_effects"]),
+            "call_now": listed(d.parts["call_now"]),
+            "monitoring": listed(d.parts["monitoring"]),
+            "tips": listed(d.parts["tips"]),
+            "funding": funding_lines(d),
+            "funding_none": ui["funding_see_section"] if paying else ui["funding_ask"],
+            "paying_id": paying,
             "sources": source_line(item),
         }
 
+    def regimen(r: Any) -> dict[str, Any]:
+        parts = []
+        for part in r.parts:
+            names = ", ".join(lib.drugs[x].name for x in part.drugs if x in lib.drugs)
+            cycle = (ui["cycle_days"].format(n=part.cycle_days) if part.cycle_days
+                     else ui["cycle_daily"])
+            count = (ui["cycle_count"].format(n=part.cycles) if part.cycles
+                     else ui["cycle_ongoing"])
+            parts.append({"name": part.name, "drugs": names, "cycle": cycle, "count": count,
+                          "days": part.days, "visit": part.visit})
+        return {"id": f"regimen-{r.id}", "title": r.title,
+                "what": joined(resolve(r.what, profile, lib)), "parts": parts,
+                "sources": source_line(r)}
+
+    paying = next((f"step-{sec.item.id}" for sec in plan.walk()
+                   if sec.item.id in PAYING_SECTIONS and sec.mode == "full"), "")
     groups = [{"title": g.title, "intro": g.intro, "drugs": [drug(d) for d in members]}
-              for g, members in plan.drug_groups()]
+              for g, members in plan.drug_groups("full")]
+    compact = [{"title": g.title, "drugs": [drug(d) for d in members]}
+               for g, members in plan.drug_groups("compact")]
+    current = [drug(d) for d in plan.current]
+    overview = [{"title": g.title, "drugs": [
+        {"id": f"drug-{d.item.id}", "name": d.item.name,
+         "line": (ui["status_now"] if d.now else ui["status_had"] if d.had
+                  else ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"])}
+        for d in members]} for g, members in plan.drug_groups()]
     diagnosis = ui["diagnosis"]
     subtitle_parts = [diagnosis["stage"][profile.stage]]
     if profile.stage != "0" or profile.hr != "unknown":
@@ -175,12 +256,13 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         title = f"{title} - {profile.name}"
 
     sources = []
-    for sid in plan.sources:
-        src = lib.sources[sid]
-        # The site, not the whole address: enough to find the source, and 10 fewer pages.
-        address = re.sub(r"^https?://(www\.)?", "", src.url).split("/")[0]
-        sources.append({"n": numbers[sid], "title": src.title, "publisher": src.publisher,
-                        "year": src.year or ui["source_year_unknown"], "url": address})
+    for n, (publisher, ids) in enumerate(publishers.items(), 1):
+        works = []
+        for sid in ids:
+            src = lib.sources[sid]
+            works.append(f"{src.short or _short_title(src.title)} ({src.year or ui['source_year_unknown']})")
+        sources.append({"n": n, "publisher": publisher,
+                        "works": "; ".join(dict.fromkeys(works))})
 
     clinic = options.clinic
     phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")
@@ -188,9 +270,23 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         care[0]["name"] = care[0]["name"] or clinic.name
         care[0]["phone"] = care[0]["phone"] or clinic.day_phone
         care[-1]["phone"] = clinic.after_hours_phone
+    steps = [s for s in plan.sections if s.number]
+    here = _here(plan)
+    path = [{"n": s.number, "title": s.item.title, "here": s is here,
+             "done": s.mode == "done"} for s in steps]
+    path_alt = ui["glance_path_alt"].format(
+        steps="; ".join(f"{ui['step'].format(n=p['n'])}: {p['title']}"
+                        + (f" ({ui['glance_you_are_here']})" if p["here"] else "")
+                        + (f" ({ui['glance_done']})" if p["done"] else "") for p in path))
     glance = {
         "diagnosis": subtitle,
-        "next": [s.item.title for s in plan.sections if s.number],
+        "next": [s.item.title for s in steps],
+        "path": path,
+        "path_alt": path_alt,
+        "path_svg": _path_svg(path, ui),
+        "medicines": [d.item.name for d in plan.current],
+        "regimens": [r.item.title for r in plan.regimens],
+        "signs": _glance_signs(plan),
         "timings": list(dict.fromkeys(p.item.text for p in plan.standards))[:GLANCE_TIMINGS],
         "phone": ui["glance_phone"].format(phone=phone) if phone else "",
         "after_hours": (ui["glance_after_hours"].format(phone=clinic.after_hours_phone)
@@ -227,7 +323,108 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "care_team": care,
         "sections": [section(s, 2) for s in plan.sections],
         "groups": groups,
+        "compact": compact,
+        "current": current,
+        "overview": overview,
+        "regimens": [regimen(r.item) for r in plan.regimens],
+        "calendar": _calendar(plan, ui),
+        "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].title
+                          if d.item.group in lib.groups else ""} for d in plan.current],
+        "all_medicines": plan.all_medicines,
+        "paying_id": paying,
         "glossary": [{"term": t.item.term, "definition": t.item.definition}
                      for t in plan.glossary],
         "sources": sources,
     }
+
+
+def _publisher(name: str) -> str:
+    """One entry per organisation: 'Ontario Health (Cancer Care Ontario)' and its
+    formulary pages group together."""
+    return " ".join(name.split())
+
+
+def _short_title(title: str, limit: int = 70) -> str:
+    title = re.split(r"\s+[-|:]\s+", title)[0].strip().rstrip(".")
+    if len(title) <= limit:
+        return title
+    return title[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _here(plan: Plan) -> PlannedSection | None:
+    """The step the person is at now, when the profile says."""
+    steps = [s for s in plan.sections if s.number]
+    from booklet.select import care_phase
+
+    phase = care_phase(plan.profile)
+    if phase == "unknown":
+        return None
+    return next((s for s in steps if s.mode == "full" and phase in s.item.phases), None)
+
+
+def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
+    """The steps as a simple path of dots; the current one is larger and labelled."""
+    if not path:
+        return ""
+    row = 34
+    height = row * len(path) + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="{height}" '
+           f'viewBox="0 0 28 {height}">']
+    out.append(f'<line x1="14" y1="18" x2="14" y2="{height - 18}" stroke="#0a2540" '
+               'stroke-width="3"/>')
+    for n, p in enumerate(path):
+        y = 18 + n * row
+        if p["here"]:
+            out.append(f'<circle cx="14" cy="{y}" r="11" fill="#8a1c1c"/>')
+        elif p["done"]:
+            out.append(f'<circle cx="14" cy="{y}" r="7" fill="#0a2540"/>')
+        else:
+            out.append(f'<circle cx="14" cy="{y}" r="7" fill="#fff" stroke="#0a2540" '
+                       'stroke-width="3"/>')
+    out.append("</svg>")
+    import base64
+
+    return "data:image/svg+xml;base64," + base64.b64encode("".join(out).encode()).decode()
+
+
+def _glance_signs(plan: Plan) -> list[str]:
+    """The most important "call now" signs for the current medicines; the fever rule
+    comes first whenever a current medicine carries it (every chemotherapy does)."""
+    signs: list[str] = []
+    lib = plan.library
+    fever = lib.snippets.get("fever-rule")
+    for d in plan.current:
+        texts = [t.text for t in d.parts.get("call_now", [])]
+        if fever is not None and fever.text.strip() in [" ".join(t.split()) for t in texts] \
+                and " ".join(fever.text.split()) not in signs:
+            signs.insert(0, " ".join(fever.text.split()))
+    for d in plan.current:
+        for t in d.parts.get("call_now", []):
+            if len(signs) >= GLANCE_SIGNS:
+                return signs
+            if t.text not in signs and not t.conditions:
+                signs.append(t.text)
+    return signs[:GLANCE_SIGNS]
+
+
+def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:
+    """The usual cycle days from the start date: one row per cycle, at most 18 rows."""
+    start = plan.profile.start_date
+    if start is None or not plan.regimens:
+        return None
+    rows = []
+    day = start
+    for r in plan.regimens:
+        for part in r.item.parts:
+            if not part.cycle_days:
+                continue
+            count = part.cycles or max(1, min(6, 168 // part.cycle_days))
+            for n in range(1, count + 1):
+                rows.append({"part": part.name, "cycle": n, "date": long_date(day),
+                             "days": part.days})
+                day = day + dt.timedelta(days=part.cycle_days)
+                if len(rows) >= 18:
+                    return {"rows": rows, "more": True}
+            if part.cycles is None:
+                return {"rows": rows, "more": True}
+    return {"rows": rows, "more": False} if rows else None

@@ -35,11 +35,13 @@ def _fetcher_class() -> Any:
         """Serve file: URLs under the allowed folders; refuse everything else, loudly."""
 
         def __init__(self, roots: list[Path]):
-            super().__init__(allowed_protocols=("file",))
+            super().__init__(allowed_protocols=("file", "data"))
             self.roots = roots
             self.refused: list[str] = []  # WeasyPrint swallows errors inside SVG: remember them
 
         def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:image/svg+xml;base64,"):
+                return super().fetch(url, headers)  # drawn by the booklet; loads nothing
             if not url.startswith("file:"):
                 self.refused.append(f"refused to load {url[:80]}: only the booklet's own assets may be loaded")
                 raise FatalURLFetchingError(self.refused[-1])

@@ -6,6 +6,7 @@ Every problem is collected, then reported at once: field, value, what is allowed
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import re
@@ -20,12 +21,16 @@ from booklet.errors import ProfileError
 STAGES = ("0", "I", "II", "III", "IV", "unknown")
 TYPES = ("idc", "ilc", "dcis", "ibc", "rare", "unknown")
 STATUS = ("positive", "negative", "unknown")
-HER2 = ("positive", "low", "negative", "unknown")
+HER2 = ("positive", "low", "ultralow", "negative", "unknown")
 MENOPAUSE = ("pre", "peri", "post", "unknown")
 SEXES = ("female", "male")
 SITES = ("bone", "brain", "liver", "lung", "lymph-nodes", "skin", "other", "unknown")
 TRISTATE = ("true", "false", "unknown")
 BIOMARKERS = ("brca", "pdl1", "pik3ca", "esr1")
+PHASES = ("diagnosis", "before-surgery", "after-surgery", "follow-up", "unknown")
+SETTINGS = ("before-surgery", "after-surgery", "metastatic")
+LINES = ("first", "later", "none")
+REASONS = ("trial", "off-label")
 PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
 LANGUAGES = ("en",)
 CARE_TEAM = ("clinic", "oncologist", "nurse", "phone")
@@ -36,13 +41,21 @@ ALIASES: dict[str, dict[str, str]] = {
     "status": {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
                "?": "unknown", "not known": "unknown", "don't know": "unknown"},
     "her2": {"pos": "positive", "+": "positive", "neg": "negative", "-": "negative",
-             "her2-low": "low", "?": "unknown"},
+             "her2-low": "low", "her2-ultralow": "ultralow", "ultra-low": "ultralow",
+             "?": "unknown"},
     "type": {"ductal": "idc", "invasive ductal": "idc", "lobular": "ilc",
              "invasive lobular": "ilc", "inflammatory": "ibc", "i don't know": "unknown"},
     "menopause": {"premenopausal": "pre", "pre-menopausal": "pre",
                   "perimenopausal": "peri", "peri-menopausal": "peri",
                   "postmenopausal": "post", "post-menopausal": "post"},
     "sex": {"f": "female", "woman": "female", "m": "male", "man": "male"},
+    "phase": {"new": "diagnosis", "newly diagnosed": "diagnosis", "neoadjuvant": "before-surgery",
+              "adjuvant": "after-surgery", "before surgery": "before-surgery",
+              "after surgery": "after-surgery", "follow up": "follow-up",
+              "followup": "follow-up", "surveillance": "follow-up"},
+    "setting": {"neoadjuvant": "before-surgery", "adjuvant": "after-surgery",
+                "before surgery": "before-surgery", "after surgery": "after-surgery",
+                "stage iv": "metastatic", "advanced": "metastatic"},
     "site": {"lymph nodes": "lymph-nodes", "nodes": "lymph-nodes", "bones": "bone",
              "lungs": "lung"},
 }
@@ -67,6 +80,14 @@ class Profile:
     oligometastatic: str = "unknown"
     biomarkers: Mapping[str, str] = field(default_factory=lambda: {b: "unknown" for b in BIOMARKERS})
     prior_therapies: tuple[str, ...] = ()
+    # setting of each prior drug given as {drug, setting}; a plain name is "metastatic" for
+    # stage IV and unknown (absent) otherwise
+    prior_settings: Mapping[str, str] = field(default_factory=dict)
+    current_therapies: tuple[str, ...] = ()   # drug ids, regimens expanded
+    regimens: tuple[str, ...] = ()            # regimen ids named in current_therapies
+    chosen: Mapping[str, str] = field(default_factory=dict)  # drug id -> trial | off-label
+    phase: str = "unknown"
+    start_date: dt.date | None = None
     province: str | None = None
     language: str = "en"
     name: str | None = None
@@ -78,12 +99,58 @@ class Profile:
             return self.biomarkers[key]
         if key == "prior":
             return self.prior_therapies
+        if key == "current":
+            return self.current_therapies
+        if key == "setting":
+            return self.settings
+        if key == "line":
+            return self.line
         return getattr(self, key)
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """Where in the course of care medicines are given now: stage IV is metastatic;
+        stages 0-III are before or after surgery by phase (both while it is not known)."""
+        if self.stage == "IV":
+            return ("metastatic",)
+        if self.phase == "before-surgery":
+            return ("before-surgery",)
+        if self.phase in ("after-surgery", "follow-up"):
+            return ("after-surgery",)
+        return ("before-surgery", "after-surgery")
+
+    @property
+    def metastatic_prior(self) -> tuple[str, ...]:
+        """Prior drugs given for stage IV cancer (lines of treatment already behind)."""
+        if self.stage != "IV":
+            return ()
+        return tuple(d for d in self.prior_therapies
+                     if self.prior_settings.get(d, "metastatic") == "metastatic")
+
+    @property
+    def line(self) -> str:
+        """Stage IV: 'first' until a metastatic treatment is behind the person, then 'later'."""
+        if self.stage != "IV":
+            return "none"
+        behind = [d for d in self.metastatic_prior if d not in self.current_therapies]
+        return "later" if behind else "first"
+
+    @property
+    def effective_phase(self) -> str:
+        """The phase used for stages 0-III; stage IV has lines instead."""
+        return "unknown" if self.stage == "IV" else self.phase
 
     def to_dict(self, with_name: bool = False) -> dict[str, Any]:
         data = asdict(self)
         data["metastases"] = list(self.metastases)
         data["prior_therapies"] = list(self.prior_therapies)
+        data["prior_settings"] = dict(self.prior_settings)
+        data["current_therapies"] = list(self.current_therapies)
+        data["regimens"] = list(self.regimens)
+        data["chosen"] = dict(self.chosen)
+        data["start_date"] = self.start_date.isoformat() if self.start_date else None
+        data["line"] = self.line
+        data["settings"] = list(self.settings)
         data["biomarkers"] = dict(self.biomarkers)
         data["care_team"] = dict(self.care_team)
         if not with_name:
@@ -188,6 +255,21 @@ def _name(raw: Any) -> str | None:
     return clean_text(raw) or None
 
 
+def _date(raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = _text(raw)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{_show(text)} is not a date; write it as YYYY-MM-DD") from None
+    if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 1, 1):
+        raise Invalid(f"{_show(text)} is not a plausible treatment date")
+    return day
+
+
 # ---------------------------------------------------------------- the table
 
 FIELDS: dict[str, Callable[[Any], Any]] = {
@@ -204,13 +286,15 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "province": _province,
     "language": _language,
     "name": _name,
+    "phase": _choice(PHASES, "phase"),
+    "start_date": _date,
 }
-NESTED = ("biomarkers", "care_team", "prior_therapies")
+NESTED = ("biomarkers", "care_team", "prior_therapies", "current_therapies")
 ALL_KEYS = tuple(FIELDS) + NESTED
 ALLOWED_TEXT = {
     "stage": STAGES, "type": TYPES, "er": STATUS, "pr": STATUS, "hr": STATUS, "her2": HER2,
     "menopause": MENOPAUSE, "sex": SEXES, "metastases": SITES, "oligometastatic": TRISTATE,
-    "province": PROVINCES, "language": LANGUAGES,
+    "province": PROVINCES, "language": LANGUAGES, "phase": PHASES,
 }
 
 
@@ -267,7 +351,10 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
                 problem(key, str(exc))
     values["biomarkers"] = _biomarkers(data.get("biomarkers"), problem)
     values["care_team"] = _care_team(data.get("care_team"), problem)
-    values["prior_therapies"] = _prior(data.get("prior_therapies"), known_drugs, problem)
+    values["prior_therapies"], values["prior_settings"] = _prior(
+        data.get("prior_therapies"), known_drugs, problem)
+    (values["current_therapies"], values["regimens"],
+     values["chosen"]) = _current(data.get("current_therapies"), known_drugs, problem)
 
     _derive_and_check(values, data, problem)
     if problems:
@@ -321,30 +408,141 @@ def _care_team(raw: Any, problem: Callable[[str, str], None]) -> dict[str, str]:
     return out
 
 
-def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
-           problem: Callable[[str, str], None]) -> tuple[str, ...]:
+def _drug_id(item: Any, field_name: str, lookup: Mapping[str, str] | None,
+             problem: Callable[[str, str], None]) -> str | None:
+    try:
+        text = clean_text(item).lower()
+    except Invalid as exc:
+        problem(field_name, str(exc))
+        return None
+    if lookup is None:
+        return text
+    if text not in lookup:
+        close = difflib.get_close_matches(text, list(lookup), n=1, cutoff=0.75)
+        hint = f" (did you mean '{lookup[close[0]]}'?)" if close else ""
+        problem(field_name, f"{_show(text)} is not a known drug id{hint}; "
+                "see `booklet content list drugs`")
+        return None
+    return lookup[text]
+
+
+def _entries(raw: Any) -> list[Any]:
     if raw in (None, "", []):
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
+        return []
+    return raw if isinstance(raw, list) else [raw]
+
+
+def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
+           problem: Callable[[str, str], None]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Plain names, or {drug: NAME, setting: before-surgery | after-surgery | metastatic}."""
     lookup = _drug_lookup(known) if known is not None else None
     out: list[str] = []
-    for item in items:
-        try:
-            text = clean_text(item).lower()
-        except Invalid as exc:
-            problem("prior_therapies", str(exc))
-            continue
-        if lookup is not None:
-            if text not in lookup:
-                close = difflib.get_close_matches(text, list(lookup), n=1, cutoff=0.75)
-                hint = f" (did you mean '{lookup[close[0]]}'?)" if close else ""
-                problem("prior_therapies", f"{_show(text)} is not a known drug id{hint}; "
-                        "see `booklet content list drugs`")
+    settings: dict[str, str] = {}
+    for n, item in enumerate(_entries(raw)):
+        setting = None
+        if isinstance(item, dict):
+            where = f"prior_therapies[{n + 1}]"
+            extra = sorted(set(map(str, item)) - {"drug", "setting"})
+            if extra:
+                problem(where, f"unknown key {_show(extra[0])}; allowed: drug, setting")
                 continue
-            text = lookup[text]
-        if text not in out:
-            out.append(text)
-    return tuple(out)
+            if item.get("setting") not in (None, ""):
+                try:
+                    setting = _choice(SETTINGS, "setting")(item["setting"])
+                except Invalid as exc:
+                    problem(f"{where}.setting", str(exc))
+                    continue
+            item = item.get("drug")
+            if item in (None, ""):
+                problem(where, "names no drug; write {drug: NAME, setting: after-surgery}")
+                continue
+        drug = _drug_id(item, "prior_therapies", lookup, problem)
+        if drug is None:
+            continue
+        if drug not in out:
+            out.append(drug)
+        if setting:
+            settings[drug] = setting
+    return tuple(out), settings
+
+
+def _regimen_lookup(regimens: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Map regimen ids, names and codes (lowercase, spaces and dashes folded) to regimen ids.
+    A code that names more than one regimen maps to all of them: it is ambiguous."""
+    lookup: dict[str, list[str]] = {}
+    for rid, reg in regimens.items():
+        for name in (rid, *reg.get("names", ())):
+            key = _fold(name)
+            ids = lookup.setdefault(key, [])
+            if rid not in ids:
+                ids.append(rid)
+    return lookup
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\s_]+", " ", text.strip().lower()).replace(" + ", "+").replace(" ", "-")
+
+
+def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
+             problem: Callable[[str, str], None]
+             ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
+    """Drug ids, brand names, regimen ids or codes, or {drug: NAME, reason: trial | off-label}."""
+    lookup = _drug_lookup(known) if known is not None else None
+    regimens: Mapping[str, Mapping[str, Any]] = getattr(known, "regimens", {}) or {}
+    reg_lookup = _regimen_lookup(regimens)
+    drugs: list[str] = []
+    regs: list[str] = []
+    chosen: dict[str, str] = {}
+    for n, item in enumerate(_entries(raw)):
+        if isinstance(item, dict):
+            where = f"current_therapies[{n + 1}]"
+            extra = sorted(set(map(str, item)) - {"drug", "reason"})
+            if extra:
+                problem(where, f"unknown key {_show(extra[0])}; allowed: drug, reason")
+                continue
+            try:
+                reason = _choice(REASONS)(item.get("reason", ""))
+            except Invalid as exc:
+                problem(f"{where}.reason", f"{exc} (write trial or off-label when the team "
+                        "chose a medicine outside the usual rules)")
+                continue
+            drug = _drug_id(item.get("drug", ""), f"{where}.drug", lookup, problem)
+            if drug is None:
+                continue
+            chosen[drug] = reason
+            if drug not in drugs:
+                drugs.append(drug)
+            continue
+        try:
+            text = clean_text(item)
+        except Invalid as exc:
+            problem("current_therapies", str(exc))
+            continue
+        hits = reg_lookup.get(_fold(text), [])
+        if len(hits) > 1:
+            names = "; ".join(f"{r} ({regimens[r].get('title', r)})" for r in hits)
+            problem("current_therapies", f"{_show(text)} can mean more than one regimen: "
+                    f"{names}. Write the regimen id")
+            continue
+        if hits:
+            rid = hits[0]
+            if rid not in regs:
+                regs.append(rid)
+            for drug in regimens[rid].get("drugs", ()):
+                if drug not in drugs:
+                    drugs.append(drug)
+            continue
+        if lookup is not None and text.lower() not in lookup:
+            names = list(lookup) + list(reg_lookup)
+            close = difflib.get_close_matches(text.lower(), names, n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problem("current_therapies", f"{_show(text)} is not a known drug or regimen{hint}; "
+                    "see `booklet content list drugs` and `booklet content list regimens`")
+            continue
+        drug = lookup[text.lower()] if lookup is not None else text.lower()
+        if drug not in drugs:
+            drugs.append(drug)
+    return tuple(drugs), tuple(regs), chosen
 
 
 def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
@@ -378,6 +576,18 @@ def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
                 "(menopause applies to women only; leave it out or use unknown)")
     if values.get("sex") == "male":
         values["menopause"] = "unknown"
+    if values.get("phase") == "diagnosis" and values.get("current_therapies"):
+        problem("phase", "'diagnosis' conflicts with current_therapies (nothing is decided at "
+                "diagnosis); use before-surgery, after-surgery or follow-up, or leave out "
+                "current_therapies")
+    if values.get("start_date") and not values.get("current_therapies"):
+        problem("start_date", "is given without current_therapies (it is the first day of the "
+                "current treatment)")
+    early = ("before-surgery", "after-surgery")
+    for drug, setting in values.get("prior_settings", {}).items():
+        if setting == "metastatic" and stage in ("0", "I", "II", "III"):
+            problem("prior_therapies", f"{drug} is given for setting metastatic, which conflicts "
+                    f"with stage: {stage}; use {' or '.join(early)}")
     if stage == "IV" and not sites:
         values["metastases"] = ("unknown",)
     if stage != "IV" and not sites:

@@ -64,6 +64,23 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
             if any(drug in allowed for drug in profile.prior_therapies):
                 continue
             return NO
+        if key == "current":
+            if any(drug in allowed for drug in profile.current_therapies):
+                continue
+            return NO
+        if key == "setting":
+            if any(s in allowed for s in profile.settings):
+                continue
+            return NO
+        if key == "phase":
+            if profile.effective_phase in allowed:
+                continue
+            return NO
+        if key == "her2" and profile.her2 == "ultralow" and "ultralow" not in allowed:
+            # HER2-ultralow counts as HER2-negative unless a rule names ultralow itself
+            if "negative" in allowed:
+                continue
+            return NO
         if profile.value(key) not in allowed:
             return NO
     return Match(True, tuple(conditions))
@@ -83,6 +100,13 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "prior":
             had = [d for d in profile.prior_therapies if d in allowed]
             parts.append(f"has had {', '.join(had)}")
+        elif key == "current":
+            now = [d for d in profile.current_therapies if d in allowed]
+            parts.append(f"gets {', '.join(now)} now")
+        elif key == "setting":
+            parts.append(f"setting {' or '.join(s for s in profile.settings if s in allowed)}")
+        elif key == "her2" and profile.her2 == "ultralow" and "ultralow" not in allowed:
+            parts.append("her2 is ultralow (counts as negative)")
         else:
             parts.append(f"{key} is {profile.value(key)}")
     return "; ".join(parts)

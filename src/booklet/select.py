@@ -1,9 +1,11 @@
 """Stage 2: select what a profile's booklet holds, with the reason for each inclusion.
 
-The plan is plain data (no rendering): ordered sections with their sub-sections, drugs
-grouped by role and line, standards, questions, glossary terms and sources. Every entry
-carries `why` (the rule it matched, in words) and `conditions` (what the profile did not
-say, so the booklet labels the content "If ...").
+The plan is plain data (no rendering): ordered sections with their sub-sections, the
+person's current treatment, drugs grouped by role with their status (now, had, may come
+later), standards, questions, glossary terms and sources. Every entry carries `why` (the
+rule it matched, in words) and `conditions` (what the profile did not say, so the booklet
+labels the content "If ..."). Every sentence is chosen too: pieces of text carry their own
+`applies`, and the plan holds only the text that fits (`Plan.texts()`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from booklet.content import Drug, Library, Question, Standard, Step, Use, item_text
+from booklet.content import (Drug, Library, Piece, Question, Regimen, Standard, Step, Use,
+                             pieces)
+from booklet.errors import ProfileError
 from booklet.profile import Profile
 from booklet.rules import Condition, Match, describe, match
+
+MAX_QUESTIONS_PER_STEP = 5
+MAX_QUESTIONS = 30
+PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
+STAGE4_ORDER = ("choosing", "next-line", "treatment")
+
+
+def care_phase(profile: Profile) -> str:
+    """Where the person is: a phase for stages 0-III; for stage IV, choosing a first
+    treatment, choosing the next one, or on treatment (current therapies known)."""
+    if profile.stage != "IV":
+        return profile.effective_phase
+    if profile.current_therapies:
+        return "treatment"
+    return "next-line" if profile.line == "later" else "choosing"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of text that fits the profile; `conditions` label it "If ..."."""
+
+    text: str
+    conditions: tuple[Condition, ...] = ()
 
 
 @dataclass
@@ -34,6 +61,11 @@ class PlannedUse:
 class PlannedDrug(Planned):
     uses: list[PlannedUse] = field(default_factory=list)
     had: bool = False
+    now: bool = False
+    chosen: str = ""  # trial | off-label: the team chose it outside the usual rules
+    full: bool = True  # a full card; otherwise a compact entry
+    parts: dict[str, list[Text]] = field(default_factory=dict)  # resolved card text
+    funding: list[Any] = field(default_factory=list)  # Funding entries that fit
 
     @property
     def line(self) -> int:
@@ -42,7 +74,11 @@ class PlannedDrug(Planned):
 
     @property
     def next_up(self) -> bool:
-        return not self.had and any(u.next_up for u in self.uses)
+        return not self.had and not self.now and any(u.next_up for u in self.uses)
+
+    @property
+    def status(self) -> str:
+        return "now" if self.now else "had" if self.had else "later"
 
 
 @dataclass
@@ -50,7 +86,10 @@ class PlannedSection(Planned):
     children: list[PlannedSection] = field(default_factory=list)
     standards: list[Planned] = field(default_factory=list)
     questions: list[Planned] = field(default_factory=list)
+    more_questions: list[Planned] = field(default_factory=list)  # over the cap: explain only
     number: int | None = None
+    mode: str = "full"  # full | short (still ahead) | done (behind the person)
+    body: list[Text] = field(default_factory=list)  # Markdown segments that fit
 
     def walk_children(self) -> list[PlannedSection]:
         out = []
@@ -68,6 +107,9 @@ class Plan:
     drugs: list[PlannedDrug]
     glossary: list[Planned]
     sources: list[str]
+    regimens: list[Planned] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what explain should say about the plan
+    all_medicines: bool = False
 
     @property
     def standards(self) -> list[Planned]:
@@ -77,17 +119,51 @@ class Plan:
     def questions(self) -> list[Planned]:
         return [q for sec in self.walk() for q in sec.questions]
 
+    @property
+    def current(self) -> list[PlannedDrug]:
+        return [d for d in self.drugs if d.now]
+
     def walk(self) -> list[PlannedSection]:
         """Every section, depth first, in reading order."""
         return [s for sec in self.sections for s in (sec, *sec.walk_children())]
 
-    def drug_groups(self) -> list[tuple[Any, list[PlannedDrug]]]:
+    def drug_groups(self, which: str = "all") -> list[tuple[Any, list[PlannedDrug]]]:
+        """Drugs by group; `which` is all, full (cards outside "now") or compact."""
+        def keep(d: PlannedDrug) -> bool:
+            if which == "full":
+                return d.full and not d.now
+            if which == "compact":
+                return not d.full and not d.now
+            return True
+
         groups = []
         for group in self.library.groups.values():
-            members = [d for d in self.drugs if d.item.group == group.id]
+            members = [d for d in self.drugs if d.item.group == group.id and keep(d)]
             if members:
                 groups.append((group, sorted(members, key=lambda d: (d.line, d.item.name))))
         return groups
+
+    def texts(self) -> list[str]:
+        """Every sentence of content the booklet shows (for glossary, tests and review)."""
+        out: list[str] = []
+        for sec in self.walk():
+            step = sec.item
+            if sec.mode == "done":
+                out.append(step.done)
+                continue
+            out += [step.summary, step.glance] if sec.mode == "full" else [step.summary]
+            if sec.mode == "full":
+                out += [t.text for t in sec.body]
+        for d in self.drugs:
+            if d.full or d.now:
+                out += [t.text for part in d.parts.values() for t in part]
+                out += [u.use.text for u in d.uses] + [f.text for f in d.funding]
+            else:
+                out += [t.text for t in d.parts.get("short", [])]
+        for r in self.regimens:
+            out += [p.text for p in pieces(r.item.what)] + [x.days for x in r.item.parts]
+        out += [p.item.text for p in self.standards + self.questions]
+        return [t for t in out if t]
 
     def to_json(self) -> dict[str, Any]:
         def cond(p: Planned) -> dict[str, Any]:
@@ -95,19 +171,70 @@ class Plan:
 
         return {
             "profile": self.profile.to_dict(),
+            "notes": self.notes,
             "sections": [{"id": s.item.id, "title": s.item.title, "why": s.why,
-                          "parent": s.item.parent, **cond(s)} for s in self.walk()],
-            "drugs": [{"id": d.item.id, "name": d.item.name, "group": d.item.group,
-                       "line": None if d.line == 9 else d.line, "why": d.why,
-                       "had": d.had, "next": d.next_up, **cond(d)} for d in self.drugs],
+                          "parent": s.item.parent, "mode": s.mode, **cond(s)}
+                         for s in self.walk()],
+            "regimens": [{"id": r.item.id, "title": r.item.title, "why": r.why}
+                         for r in self.regimens],
+            "drugs": {d.item.id: {"name": d.item.name, "group": d.item.group,
+                                  "status": d.status, "had": d.had, "now": d.now,
+                                  "card": "full" if d.full or d.now else "compact",
+                                  "chosen": d.chosen or None,
+                                  "line": None if d.line == 9 else d.line, "why": d.why,
+                                  "next": d.next_up, **cond(d)} for d in self.drugs},
             "standards": [{"id": s.item.id, "text": s.item.text, "why": s.why, **cond(s)}
                           for s in self.standards],
             "questions": [{"id": q.item.id, "text": q.item.text, "why": q.why, **cond(q)}
                           for q in self.questions],
+            "more_questions": [{"id": q.item.id, "text": q.item.text, "why": q.why}
+                               for sec in self.walk() for q in sec.more_questions],
             "glossary": [{"id": t.item.id, "term": t.item.term, "why": t.why} for t in self.glossary],
             "sources": self.sources,
         }
 
+
+# ---------------------------------------------------------------- text that fits
+
+def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
+    """The pieces of a Prose or Pieces field that fit the profile, snippets filled in."""
+    out = []
+    for piece in pieces(value):
+        result = match(piece.applies, profile)
+        if not result.ok:
+            continue
+        text = piece.text
+        if piece.ref:
+            snippet = lib.snippets[piece.ref]
+            inner = match(snippet.applies, profile)
+            if not inner.ok:
+                continue
+            text = snippet.text
+            result = Match(True, result.conditions + inner.conditions)
+        out.append(Text(" ".join(text.split()), result.conditions))
+    return out
+
+
+def resolve_body(step: Step, profile: Profile, lib: Library) -> list[Text]:
+    out = []
+    for seg in lib.segments(step):
+        result = match(seg.applies, profile)
+        if not result.ok:
+            continue
+        text = seg.text
+        if seg.ref:
+            snippet = lib.snippets[seg.ref]
+            if not match(snippet.applies, profile).ok:
+                continue
+            text = snippet.text
+        out.append(Text(text, result.conditions))
+    return out
+
+
+DRUG_PARTS = ("what", "short", "given", "side_effects", "call_now", "monitoring", "tips")
+
+
+# ---------------------------------------------------------------- sections
 
 def _planned(item: Any, profile: Profile) -> Planned | None:
     result = match(item.applies, profile)
@@ -116,75 +243,237 @@ def _planned(item: Any, profile: Profile) -> Planned | None:
     return Planned(item, describe(item.applies, profile, result), result.conditions)
 
 
-def _section(step: Step, lib: Library, profile: Profile, result: Match) -> PlannedSection:
-    sec = PlannedSection(step, describe(step.applies, profile, result), result.conditions)
+def _mode(step: Step, profile: Profile) -> str:
+    """full, short (ahead of the person) or done (behind them), from the phase."""
+    phase = care_phase(profile)
+    if not step.phases or step.safety or phase == "unknown":
+        return "full"
+    order = STAGE4_ORDER if profile.stage == "IV" else PHASE_ORDER
+    span = [order.index(p) for p in step.phases if p in order]
+    if not span:
+        return "full"
+    now = order.index(phase)
+    if now in span:
+        return "full"
+    return "done" if now > max(span) else "short"
+
+
+def _section(step: Step, lib: Library, profile: Profile, result: Match,
+             mode: str | None = None) -> PlannedSection | None:
+    mode = mode or _mode(step, profile)
+    if mode == "done" and not step.done:
+        return None  # behind the person, with nothing to say about it
+    sec = PlannedSection(step, describe(step.applies, profile, result), result.conditions,
+                         mode=mode)
+    if mode != "full":
+        sec.why += f"; {'behind' if mode == 'done' else 'ahead of'} phase {care_phase(profile)}"
+        return sec
+    sec.body = resolve_body(step, profile, lib)
     sec.standards = [p for p in (_planned(lib.standards[i], profile) for i in step.standards) if p]
     sec.questions = [p for p in (_planned(lib.questions[i], profile) for i in step.questions) if p]
     for child in lib.children(step.id):
         r = match(child.applies, profile)
-        if r.ok:
-            sec.children.append(_section(child, lib, profile, r))
+        if not r.ok:
+            continue
+        # a sub-section follows its own phases only where it names them
+        sub = _section(child, lib, profile, r, None if child.phases else "full")
+        if sub is not None and sub.mode == "full":
+            sec.children.append(sub)
     return sec
 
 
-def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
-    uses = []
-    reasons = []
+def _cap_questions(sections: list[PlannedSection]) -> None:
+    """At most 5 questions per step and 30 in all, by priority; the rest go to explain."""
+    for sec in sections:
+        pool = list(sec.questions)
+        for child in sec.walk_children():
+            pool += [Planned(q.item, q.why, q.conditions or child.conditions)
+                     for q in child.questions]
+            child.questions = []
+        seen: set[str] = set()
+        unique = [q for q in pool if not (q.item.id in seen or seen.add(q.item.id))]
+        ranked = sorted(unique, key=lambda q: q.item.priority)  # stable: content order breaks ties
+        sec.questions = [q for q in unique if q in ranked[:MAX_QUESTIONS_PER_STEP]]
+        sec.more_questions = [q for q in unique if q not in sec.questions]
+    kept = [(sec, q) for sec in sections for q in sec.questions]
+    if len(kept) > MAX_QUESTIONS:
+        ranked = sorted(kept, key=lambda sq: sq[1].item.priority)[:MAX_QUESTIONS]
+        keep = {id(q) for _, q in ranked}
+        for sec in sections:
+            drop = [q for q in sec.questions if id(q) not in keep]
+            sec.questions = [q for q in sec.questions if id(q) in keep]
+            sec.more_questions = drop + sec.more_questions
+
+
+# ---------------------------------------------------------------- drugs
+
+def _fitting_uses(drug: Drug, profile: Profile) -> tuple[list[PlannedUse], list[str]]:
+    uses, reasons = [], []
     for use in drug.uses:
         result = match(use.applies, profile)
         if not result.ok:
             continue
         uses.append(PlannedUse(use, result.conditions, use.follows(profile.prior_therapies)))
         reasons.append(describe(use.applies, profile, result))
-    if not uses:
+    return uses, reasons
+
+
+def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
+    uses, reasons = _fitting_uses(drug, profile)
+    now = drug.id in profile.current_therapies
+    chosen = profile.chosen.get(drug.id, "")
+    if not uses and not chosen:
         return None
     certain = [u for u in uses if not u.conditions]
     # The drug as a whole is conditional only if every fitting use is.
-    conditions = () if certain else uses[0].conditions
+    conditions = () if (certain or now) else uses[0].conditions
     why = " | ".join(dict.fromkeys(reasons))
-    return PlannedDrug(drug, why, conditions, uses=uses, had=drug.id in profile.prior_therapies)
+    if chosen:
+        why = f"current therapy chosen by the team ({chosen})" + (f"; {why}" if why else "")
+    elif now:
+        why = f"current therapy; {why}"
+    return PlannedDrug(drug, why, conditions, uses=uses, had=drug.id in profile.prior_therapies,
+                       now=now, chosen=chosen)
 
 
-def select(profile: Profile, lib: Library) -> Plan:
+def check_current(profile: Profile, lib: Library) -> None:
+    """A current drug that no rule allows for this profile is a mistake in the input."""
+    problems = []
+    for drug_id in profile.current_therapies:
+        drug = lib.drugs.get(drug_id)
+        if drug is None or drug_id in profile.chosen:
+            continue
+        uses, _ = _fitting_uses(drug, profile)
+        if uses:
+            continue
+        rules = "; ".join(dict.fromkeys(_rule_words(u.applies) for u in drug.uses))
+        problems.append(
+            f"Profile field 'current_therapies': '{drug_id}' does not fit this profile "
+            f"(stage {profile.stage}, HR {profile.hr}, HER2 {profile.her2}"
+            + (f", BRCA {profile.biomarkers['brca']}" if drug.group == "parp" else "")
+            + f"); its rules need: {rules}. Check the profile and the drug, or write "
+            f"{{drug: {drug_id}, reason: trial}} or {{drug: {drug_id}, reason: off-label}} "
+            "if the team chose it outside the usual rules")
+    if problems:
+        raise ProfileError(problems)
+
+
+def _rule_words(rule: dict[str, list[str]]) -> str:
+    return ", ".join(f"{k} {'/'.join(v)}" for k, v in rule.items()) or "any profile"
+
+
+def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: bool) -> None:
+    """Full cards for what the person gets now (or, with nothing current, the usual first
+    options); one compact entry for everything else that fits."""
+    for d in drugs:
+        if all_medicines or d.now:
+            d.full = True
+        elif d.had:
+            d.full = False
+        elif profile.current_therapies:
+            d.full = False
+        elif profile.stage == "IV" and profile.line == "first":
+            d.full = any(u.use.line == 1 for u in d.uses)
+        elif profile.stage == "IV":
+            d.full = d.next_up
+        else:
+            d.full = False
+
+
+# ---------------------------------------------------------------- the plan
+
+def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
+    check_current(profile, lib)
+    notes: list[str] = []
+    if profile.stage == "IV" and profile.phase != "unknown":
+        notes.append(f"phase '{profile.phase}' is ignored for stage IV; the line of treatment "
+                     f"comes from prior and current therapies (line: {profile.line})")
+    both = [d for d in profile.current_therapies if d in profile.prior_therapies]
+    if both:
+        notes.append(f"{', '.join(both)}: in both prior and current therapies; counted as now, "
+                     "noted as had before")
+
     sections = []
     for step in lib.top_steps():
         result = match(step.applies, profile)
         if result.ok:
-            sections.append(_section(step, lib, profile, result))
+            sec = _section(step, lib, profile, result)
+            if sec is not None:
+                sections.append(sec)
+            else:
+                notes.append(f"section '{step.id}' left out: behind phase {care_phase(profile)}")
     number = 0
     for sec in sections:
         if sec.item.numbered:
             number += 1
             sec.number = number
+    _cap_questions(sections)
 
     drugs = [p for p in (_drug(d, profile) for d in lib.drugs.values()) if p]
+    # uses that need a partner (a GnRH agonist for a man with an aromatase inhibitor)
+    present = {d.item.id for d in drugs}
+    for d in drugs:
+        d.uses = [u for u in d.uses if not u.use.needs or set(u.use.needs) & present]
+    drugs = [d for d in drugs if d.uses or d.chosen]
     group_order = {g: n for n, g in enumerate(lib.groups)}
     drugs.sort(key=lambda d: (group_order.get(d.item.group, 99), d.line, d.item.name))
+    _decide_cards(drugs, profile, all_medicines)
+    for d in drugs:
+        d.parts = {name: resolve(getattr(d.item, name), profile, lib) for name in DRUG_PARTS}
+        group = lib.groups.get(d.item.group)
+        if group is not None and group.call_now:
+            extra = [t for t in resolve(group.call_now, profile, lib)
+                     if t.text not in {x.text for x in d.parts["call_now"]}]
+            d.parts["call_now"] = extra + d.parts["call_now"]
+        if not d.parts["short"]:
+            d.parts["short"] = d.parts["what"][:1]
+        d.funding = [f for f in d.item.funding if match(f.applies, profile).ok]
 
-    plan = Plan(profile, lib, sections, drugs, [], [])
-    texts = [t for sec in plan.walk() for t in item_text(sec.item)]
-    texts += [t for d in drugs for t in item_text(d.item, [u.use for u in d.uses])]
-    texts += [p.item.text for p in plan.standards + plan.questions]
+    regimens = [Planned(lib.regimens[r], "named in current_therapies")
+                for r in profile.regimens if r in lib.regimens]
+
+    plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines)
     used: set[str] = set()
-    for text in texts:
+    for text in plan.texts():
         used |= lib.terms_in(text)
     plan.glossary = [Planned(t, f"the booklet uses '{t.term}'")
                      for t in sorted(lib.glossary.values(), key=lambda t: t.term.lower())
                      if t.id in used]
-
-    cited: list[str] = []
-    for item in [s.item for s in plan.walk()] + [d.item for d in drugs] + \
-            [p.item for p in plan.standards + plan.questions + plan.glossary]:
-        refs = list(item.sources)
-        if isinstance(item, Standard):
-            refs.append(item.source)
-        if isinstance(item, Drug):
-            refs += item.funding.sources
-        for ref in refs:
-            if ref not in cited:
-                cited.append(ref)
-    plan.sources = cited
+    plan.sources = _cited(plan)
     return plan
 
 
-__all__ = ["Plan", "Planned", "PlannedDrug", "PlannedSection", "PlannedUse", "Question", "select"]
+def _cited(plan: Plan) -> list[str]:
+    """Sources of what the booklet shows, in order of first use."""
+    items: list[Any] = []
+    for sec in plan.walk():
+        items.append(sec.item)
+    items += [r.item for r in plan.regimens]
+    for d in plan.drugs:
+        if d.full or d.now:
+            items.append(d.item)
+            items += d.funding
+            items += [u.use.canada for u in d.uses if u.use.canada]
+        else:
+            items.append(_Short(d.item.sources[:1]))
+    items += [p.item for p in plan.standards + plan.questions + plan.glossary]
+    cited: list[str] = []
+    for item in items:
+        refs = list(item.sources)
+        if isinstance(item, Standard):
+            refs.append(item.source)
+        for ref in refs:
+            if ref not in cited:
+                cited.append(ref)
+    return cited
+
+
+@dataclass
+class _Short:
+    """A compact entry cites its drug's first (main) source."""
+
+    sources: list[str]
+
+
+__all__ = ["Plan", "Planned", "PlannedDrug", "PlannedSection", "PlannedUse", "Question",
+           "Regimen", "Text", "resolve", "select"]
