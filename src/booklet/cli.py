@@ -372,6 +372,42 @@ def rules(
     typer.echo(f"wrote {output}")
 
 
+@content_app.command("fit")
+@guarded
+def content_fit(
+    show: Annotated[int, typer.Option("--show", help="How many problems to print.")] = 40,
+    extra: Annotated[bool, typer.Option("--extra/--core", help="Also sweep biomarkers, current therapies and sites.")] = True,
+) -> None:
+    """Sweep the profile space and list every sentence written for someone else."""
+    from collections import Counter
+
+    from booklet.content import cached_library
+    from booklet.errors import ProfileError
+    from booklet.fit import core_space, extra_space, problems
+    from booklet.profile import normalise
+    from booklet.select import select
+
+    lib = cached_library()
+    found: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    plans = 0
+    space = list(core_space()) + (list(extra_space(lib)) if extra else [])
+    for data in space:
+        try:
+            plan = select(normalise(data, lib.drug_names), lib)
+        except ProfileError:
+            continue
+        plans += 1
+        for problem in problems(plan):
+            found[problem] += 1
+            example.setdefault(problem, ", ".join(f"{k}={v}" for k, v in data.items()))
+    for problem, count in found.most_common(show):
+        typer.echo(f"{count:6d}  {problem}\n        e.g. {example[problem]}")
+    typer.echo(f"{len(found)} distinct problems in {plans} plans")
+    if found:
+        raise typer.Exit(1)
+
+
 @content_app.command("list")
 @guarded
 def content_list(
@@ -381,8 +417,9 @@ def content_list(
     from booklet.content import cached_library
 
     lib = cached_library()
-    tables = {"drugs": lib.drugs, "steps": lib.steps, "sources": lib.sources,
-              "questions": lib.questions, "glossary": lib.glossary}
+    tables = {"drugs": lib.drugs, "regimens": lib.regimens, "steps": lib.steps,
+              "sources": lib.sources, "questions": lib.questions, "glossary": lib.glossary,
+              "snippets": lib.snippets}
     if what not in tables:
         fail(f"error: '{what}' is not one of {', '.join(tables)}")
     for key, item in sorted(tables[what].items()):

@@ -145,25 +145,36 @@ class Plan:
 
     def texts(self) -> list[str]:
         """Every sentence of content the booklet shows (for glossary, tests and review)."""
-        out: list[str] = []
+        return [t for _, t in self.located_texts()]
+
+    def located_texts(self) -> list[tuple[str, str]]:
+        """(where, text) for every piece of content the booklet shows; `where` names the
+        item ("drug tamoxifen side_effects", "step early-fertility", "question ask-...")."""
+        out: list[tuple[str, str]] = []
         for sec in self.walk():
             step = sec.item
+            where = f"step {step.id}"
             if sec.mode == "done":
-                out.append(step.done)
+                out.append((where + " done", step.done))
                 continue
-            out += [step.summary, step.glance] if sec.mode == "full" else [step.summary]
+            out.append((where + " summary", step.summary))
             if sec.mode == "full":
-                out += [t.text for t in sec.body]
+                out.append((where + " glance", step.glance))
+                out += [(where, t.text) for t in sec.body]
         for d in self.drugs:
+            where = f"drug {d.item.id}"
             if d.full or d.now:
-                out += [t.text for part in d.parts.values() for t in part]
-                out += [u.use.text for u in d.uses] + [f.text for f in d.funding]
+                out += [(f"{where} {name}", t.text) for name, part in d.parts.items()
+                        if name != "short" for t in part]
+                out += [(f"{where} use", u.use.text) for u in d.uses]
+                out += [(f"{where} funding", f.text) for f in d.funding]
             else:
-                out += [t.text for t in d.parts.get("short", [])]
+                out += [(f"{where} short", t.text) for t in d.parts.get("short", [])]
         for r in self.regimens:
-            out += [p.text for p in pieces(r.item.what)] + [x.days for x in r.item.parts]
-        out += [p.item.text for p in self.standards + self.questions]
-        return [t for t in out if t]
+            out += [(f"regimen {r.item.id}", p.text) for p in pieces(r.item.what)]
+        out += [(f"standard {p.item.id}", p.item.text) for p in self.standards]
+        out += [(f"question {p.item.id}", p.item.text) for p in self.questions]
+        return [(w, t) for w, t in out if t]
 
     def to_json(self) -> dict[str, Any]:
         def cond(p: Planned) -> dict[str, Any]:
