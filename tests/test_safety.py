@@ -18,6 +18,7 @@ from booklet.select import select
 
 HER2_GROUPS = {"her2-antibody", "her2-adc", "her2-tki"}
 ENDOCRINE_GROUPS = {"hormonal", "ovarian-suppression", "cdk46"}
+AROMATASE_INHIBITORS = {"anastrozole", "letrozole", "exemestane"}
 
 
 def plan_or_none(data, lib):
@@ -31,6 +32,8 @@ def plan_or_none(data, lib):
 def check(plan) -> None:
     p = plan.profile
     for d in plan.drugs:
+        if d.chosen:
+            continue  # the team's own choice (trial or off-label), shown as such
         group = d.item.group
         if group in HER2_GROUPS:
             ok = p.her2 == "positive" or (
@@ -38,8 +41,12 @@ def check(plan) -> None:
             assert ok, f"HER2 drug {d.item.id} for her2={p.her2}"
         if group in ENDOCRINE_GROUPS:
             assert p.hr == "positive", f"endocrine drug {d.item.id} for hr={p.hr}"
-        if group == "ovarian-suppression":
-            assert p.sex == "female", f"ovarian suppression {d.item.id} for a man"
+        if group == "ovarian-suppression" and p.sex == "male":
+            # a man gets a GnRH agonist only together with an aromatase inhibitor
+            assert d.item.id in ("goserelin", "leuprolide"), f"{d.item.id} for a man"
+            assert AROMATASE_INHIBITORS & {x.item.id for x in plan.drugs}, \
+                f"{d.item.id} for a man without an aromatase inhibitor"
+        elif group == "ovarian-suppression":
             assert p.menopause in ("pre", "peri", "unknown"), f"{d.item.id} after menopause"
             assert p.type != "dcis"
             if p.menopause == "unknown":

@@ -60,10 +60,12 @@ def test_hr_negative_gets_no_hormone_therapy():
     assert "first-line-hr-pos-her2-pos" not in sections(plan(er="negative", pr="negative"))
 
 
-def test_men_get_hormone_therapy_for_men_and_no_ovarian_suppression():
+def test_men_get_hormone_therapy_for_men_and_a_gnrh_agonist_only_with_an_aromatase_inhibitor():
     p = plan(sex="male")
     d = drugs(p)
-    assert not OVARIAN & set(d)
+    assert "ovarian-ablation" not in d
+    if OVARIAN & set(d):
+        assert {"anastrozole", "letrozole", "exemestane"} & set(d)
     assert "tamoxifen" in d
     assert "hormone-therapy-men" in sections(p)
     assert "hormone-before-menopause" not in sections(p)

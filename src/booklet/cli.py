@@ -271,6 +271,43 @@ def explain(
 
 @app.command()
 @guarded
+def sources(
+    profile: Annotated[str | None, typer.Argument(help="Profile file, or - for stdin.")] = None,
+    example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or html.")] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of the screen.")] = None,
+) -> None:
+    """Every source a profile's booklet cites, in full: publisher, title, year, address."""
+    from html import escape
+
+    from booklet.build import load_profile, plan_for
+
+    if fmt not in ("text", "html"):
+        fail(f"error: option '--format': '{fmt}' is not one of text, html")
+    plan = plan_for(load_profile(profile_arg(profile, example)))
+    lib = plan.library
+    rows = [lib.sources[sid] for sid in plan.sources]
+    if fmt == "text":
+        text = "\n".join(f"{n}. {s.publisher}. {s.title}. {s.year or 'date not given'}. {s.url}"
+                         for n, s in enumerate(rows, 1)) + "\n"
+    else:
+        items = "\n".join(
+            f'<li>{escape(s.publisher)}. {escape(s.title)}. {s.year or "date not given"}. '
+            f'<a href="{escape(s.url)}">{escape(s.url)}</a></li>' for s in rows)
+        text = (f'<!DOCTYPE html>\n<html lang="{lib.language}"><head><meta charset="utf-8">'
+                f"<title>{escape(lib.ui['sources_heading'])}</title></head><body>"
+                f"<h1>{escape(lib.ui['sources_heading'])}</h1><ol>\n{items}\n</ol></body></html>\n")
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from booklet.finish import atomic_write
+
+        atomic_write(output, text)
+        typer.echo(f"wrote {output} ({len(rows)} sources)")
+
+
+@app.command()
+@guarded
 def examples() -> None:
     """List the bundled example profiles."""
     from booklet import assets

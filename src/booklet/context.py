@@ -23,7 +23,7 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-GLANCE_TIMINGS = 3  # the "At a glance" page stays one page
+GLANCE_TIMINGS = 2  # the "At a glance" page stays one page
 GLANCE_SIGNS = 3
 PAYING_SECTIONS = ("paying-for-drugs", "early-paying-for-medicines")
 
@@ -260,7 +260,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         works = []
         for sid in ids:
             src = lib.sources[sid]
-            works.append(f"{src.short or _short_title(src.title)} ({src.year or ui['source_year_unknown']})")
+            works.append(f"{src.short or _short_title(src.title)}"
+                         + (f" ({src.year})" if src.year else ""))
         sources.append({"n": n, "publisher": publisher,
                         "works": "; ".join(dict.fromkeys(works))})
 
@@ -292,7 +293,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "after_hours": (ui["glance_after_hours"].format(phone=clinic.after_hours_phone)
                         if clinic and clinic.after_hours_phone else ""),
         "clinic_words": clinic.when_to_call if clinic else "",
-        "urgent": [s.item.glance for s in plan.walk() if s.item.glance],
+        "urgent": _glance_urgent(plan),
     }
 
     return {
@@ -344,8 +345,8 @@ def _publisher(name: str) -> str:
     return " ".join(name.split())
 
 
-def _short_title(title: str, limit: int = 70) -> str:
-    title = re.split(r"\s+[-|:]\s+", title)[0].strip().rstrip(".")
+def _short_title(title: str, limit: int = 48) -> str:
+    title = re.split(r"\s+[-|–—]\s+|:\s|\s\(", title)[0].strip().rstrip(".")
     if len(title) <= limit:
         return title
     return title[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -366,14 +367,14 @@ def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
     """The steps as a simple path of dots; the current one is larger and labelled."""
     if not path:
         return ""
-    row = 34
-    height = row * len(path) + 10
+    row = 34  # one list row (1.9em) = 34 units
+    height = row * len(path)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="{height}" '
            f'viewBox="0 0 28 {height}">']
-    out.append(f'<line x1="14" y1="18" x2="14" y2="{height - 18}" stroke="#0a2540" '
+    out.append(f'<line x1="14" y1="17" x2="14" y2="{height - 17}" stroke="#0a2540" '
                'stroke-width="3"/>')
     for n, p in enumerate(path):
-        y = 18 + n * row
+        y = 17 + n * row
         if p["here"]:
             out.append(f'<circle cx="14" cy="{y}" r="11" fill="#8a1c1c"/>')
         elif p["done"]:
@@ -405,6 +406,16 @@ def _glance_signs(plan: Plan) -> list[str]:
             if t.text not in signs and not t.conditions:
                 signs.append(t.text)
     return signs[:GLANCE_SIGNS]
+
+
+def _glance_urgent(plan: Plan) -> list[str]:
+    """The "call now" list of At a glance: the current medicines' most important signs
+    (fever first), then the steps' own "get help right away" words; three at most."""
+    items = _glance_signs(plan)
+    for sec in plan.walk():
+        if sec.item.glance and sec.mode == "full" and len(items) < GLANCE_SIGNS:
+            items.append(" ".join(sec.item.glance.split()))
+    return list(dict.fromkeys(items))[:GLANCE_SIGNS]
 
 
 def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:

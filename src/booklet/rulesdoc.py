@@ -14,7 +14,8 @@ WORDS = {
     "stage": "stage", "type": "type", "er": "ER", "pr": "PR", "hr": "HR", "her2": "HER2",
     "menopause": "menopause", "sex": "sex", "metastases": "spread to", "oligometastatic":
     "few spots", "brca": "BRCA", "pdl1": "PD-L1", "pik3ca": "PIK3CA", "esr1": "ESR1",
-    "prior": "has had",
+    "prior": "has had", "current": "gets now", "setting": "setting", "phase": "phase",
+    "line": "line",
 }
 LINES = {1: "1st line", 2: "2nd line", 3: "3rd line or later", None: "any time"}
 
@@ -38,7 +39,29 @@ def generate(lib: Library) -> str:
         "`or` joins the allowed values of one field. Menopause, sites of spread and",
         "\"few spots\" (oligometastatic) are shown with an \"If ...\" label when the profile",
         "does not know them; every other unknown answer matches only rules that name `unknown`.",
-        "Menopause rules never match men.",
+        "Menopause rules never match men. HER2-ultralow matches a rule that lists HER2",
+        "negative, unless the rule names ultralow itself.",
+        "",
+        "## Current therapies",
+        "",
+        "A drug in `current_therapies` (directly or through a regimen) must fit one of its own",
+        "rows below; otherwise the profile is refused (exit 2) with the field, the drug and its",
+        "rules, unless it is written `{drug: NAME, reason: trial}` or `{drug: NAME, reason:",
+        "off-label}`, which prints the card with \"Your team chose this medicine for you\".",
+        "Current drugs get a full card under \"Your treatment now\"; every other drug that fits",
+        "gets a compact entry (with no current therapy, stage IV starting first line gets full",
+        "cards for its first-line options). A row with `needs` is shown only when one of those",
+        "drugs is in the booklet too. A drug in both prior and current therapies counts as",
+        "current. Stage IV ignores `phase`; its line is `later` once a prior therapy given for",
+        "stage IV (a plain name, or `setting: metastatic`) is not also current.",
+        "",
+        "## Regimens",
+        "",
+        "| regimen | names and codes | drugs | parts |",
+        "|---|---|---|---|",
+        *[f"| {r.id} | {_cell(', '.join(r.names))} | {', '.join(r.drugs)} | "
+          + _cell("; ".join(f"{p.name}: {p.cycles or 'ongoing'} x {p.cycle_days or 'daily'} days"
+                            for p in r.parts)) + " |" for r in sorted(lib.regimens.values(), key=lambda r: r.id)],
         "",
         "## Drugs and treatments",
         "",
@@ -47,13 +70,14 @@ def generate(lib: Library) -> str:
         drugs = sorted((d for d in lib.drugs.values() if d.group == group.id), key=lambda d: d.id)
         if not drugs:
             continue
-        out += [f"### {group.title}", "", "| drug | shown when | line | given with | usually after |",
-                "|---|---|---|---|---|"]
+        out += [f"### {group.title}", "",
+                "| drug | shown when | line | given with | usually after | needs |",
+                "|---|---|---|---|---|---|"]
         for drug in drugs:
             for use in drug.uses:
                 after = " and ".join(a if isinstance(a, str) else " or ".join(a) for a in use.after)
                 out.append(f"| {drug.id} | {_cell(rule_text(use.applies))} | {LINES[use.line]} | "
-                           f"{', '.join(use.with_)} | {after} |")
+                           f"{', '.join(use.with_)} | {after} | {', '.join(use.needs)} |")
         out.append("")
     out += ["## Sections", "", "| section | within | shown when |", "|---|---|---|"]
     for step in lib.top_steps():
@@ -64,4 +88,9 @@ def generate(lib: Library) -> str:
     out += [f"| {s.id} | {_cell(rule_text(s.applies))} |" for s in lib.standards.values()]
     out += ["", "## Questions", "", "| question | shown when |", "|---|---|"]
     out += [f"| {q.id} | {_cell(rule_text(q.applies))} |" for q in lib.questions.values()]
+    out += ["", "## Steps by phase", "",
+            "| section | current in phases | done text | never shrinks |", "|---|---|---|---|"]
+    out += [f"| {s.id} | {', '.join(s.phases) or 'always in full'} | "
+            f"{'yes' if s.done else 'no'} | {'yes' if s.safety else ''} |"
+            for s in sorted(lib.steps.values(), key=lambda s: (s.order, s.id)) if s.parent is None]
     return "\n".join(out) + "\n"

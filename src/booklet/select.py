@@ -21,6 +21,7 @@ from booklet.rules import Condition, Match, describe, match
 
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
+MAX_GLOSSARY = 24  # about three pages of words to know
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
@@ -443,15 +444,35 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
     regimens = [Planned(lib.regimens[r], "named in current_therapies")
                 for r in profile.regimens if r in lib.regimens]
 
+    # A current drug shows the uses that fit the partners it is given with now.
+    current = set(profile.current_therapies)
+    for d in drugs:
+        if d.now and len(current) > 1:
+            paired = [u for u in d.uses if set(u.use.with_) & current]
+            if paired:
+                d.uses = paired
+
     plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines)
-    used: set[str] = set()
-    for text in plan.texts():
-        used |= lib.terms_in(text)
-    plan.glossary = [Planned(t, f"the booklet uses '{t.term}'")
-                     for t in sorted(lib.glossary.values(), key=lambda t: t.term.lower())
-                     if t.id in used]
+    plan.glossary = _glossary(plan, lib)
     plan.sources = _cited(plan)
     return plan
+
+
+def _glossary(plan: Plan, lib: Library) -> list[Planned]:
+    """Words to know: the glossary words this booklet uses, the most used first when there
+    are more than fit in about three pages; shown in alphabetical order."""
+    uses: dict[str, int] = {}
+    for text in plan.texts():
+        for term in lib.terms_in(text):
+            uses[term] = uses.get(term, 0) + 1
+    ranked = sorted(uses, key=lambda t: (-uses[t], lib.glossary[t].term.lower()))
+    keep = set(ranked[:MAX_GLOSSARY])
+    if len(ranked) > MAX_GLOSSARY:
+        plan.notes.append(f"glossary: {len(ranked)} words used, the {MAX_GLOSSARY} most used "
+                          f"shown; left out: {', '.join(sorted(set(ranked) - keep))}")
+    return [Planned(t, f"the booklet uses '{t.term}' ({uses[t.id]} times)")
+            for t in sorted(lib.glossary.values(), key=lambda t: t.term.lower())
+            if t.id in keep]
 
 
 def _cited(plan: Plan) -> list[str]:

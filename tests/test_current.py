@@ -1,0 +1,183 @@
+"""Current therapies, regimens, phase and line: the profile contract and its safety."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from booklet.content import Catalog
+from booklet.errors import ProfileError
+from booklet.profile import normalise
+from booklet.select import select
+
+
+def catalog(library):
+    return library.drug_names
+
+
+def fake_catalog():
+    cat = Catalog({"doxorubicin": ["Doxorubicin"], "cyclophosphamide": ["Cyclophosphamide"],
+                   "paclitaxel": ["Paclitaxel", "Taxol"], "docetaxel": ["Docetaxel"],
+                   "letrozole": ["Letrozole", "Femara"], "ribociclib": ["Ribociclib", "Kisqali"]})
+    cat.regimens = {
+        "ac-paclitaxel-weekly": {"title": "AC then weekly paclitaxel",
+                                 "names": ["AC then weekly paclitaxel", "AC-T", "AC-Pw"],
+                                 "drugs": ["doxorubicin", "cyclophosphamide", "paclitaxel"]},
+        "ac-docetaxel": {"title": "AC then docetaxel", "names": ["AC-T", "AC-D"],
+                         "drugs": ["doxorubicin", "cyclophosphamide", "docetaxel"]},
+        "letrozole-ribociclib": {"title": "Letrozole and ribociclib",
+                                 "names": ["letrozole + ribociclib"],
+                                 "drugs": ["letrozole", "ribociclib"]},
+    }
+    return cat
+
+
+def problems(data, known):
+    with pytest.raises(ProfileError) as exc:
+        normalise(data, known)
+    return "\n".join(exc.value.problems)
+
+
+def test_current_accepts_ids_brands_and_regimen_codes():
+    p = normalise({"stage": "IV", "current_therapies": ["Femara", "Kisqali"]}, fake_catalog())
+    assert p.current_therapies == ("letrozole", "ribociclib")
+    p = normalise({"stage": "II", "current_therapies": ["AC-Pw"]}, fake_catalog())
+    assert p.regimens == ("ac-paclitaxel-weekly",)
+    assert p.current_therapies == ("doxorubicin", "cyclophosphamide", "paclitaxel")
+    p = normalise({"stage": "IV", "current_therapies": ["Letrozole + Ribociclib"]}, fake_catalog())
+    assert p.regimens == ("letrozole-ribociclib",)
+
+
+def test_an_ambiguous_code_is_an_error_that_lists_the_choices():
+    msg = problems({"stage": "II", "current_therapies": ["AC-T"]}, fake_catalog())
+    assert "Profile field 'current_therapies': 'AC-T' can mean more than one regimen" in msg
+    assert "ac-paclitaxel-weekly" in msg and "ac-docetaxel" in msg
+
+
+def test_unknown_current_drug_names_the_field_and_suggests():
+    msg = problems({"current_therapies": ["letrozol"]}, fake_catalog())
+    assert "'current_therapies': 'letrozol' is not a known drug or regimen" in msg
+    assert "did you mean 'letrozole'" in msg
+
+
+def test_reason_form_and_its_errors():
+    p = normalise({"stage": "IV", "current_therapies": [{"drug": "Taxol", "reason": "trial"}]},
+                  fake_catalog())
+    assert p.chosen == {"paclitaxel": "trial"}
+    msg = problems({"current_therapies": [{"drug": "paclitaxel", "reason": "because"}]},
+                   fake_catalog())
+    assert "current_therapies[1].reason" in msg and "trial, off-label" in msg
+
+
+def test_phase_diagnosis_with_current_therapies_is_a_contradiction():
+    msg = problems({"stage": "II", "phase": "diagnosis", "current_therapies": ["letrozole"]},
+                   fake_catalog())
+    assert "Profile field 'phase': 'diagnosis' conflicts with current_therapies" in msg
+
+
+def test_prior_settings_and_lines():
+    p = normalise({"stage": "IV", "prior_therapies": [
+        {"drug": "letrozole", "setting": "after-surgery"}, "paclitaxel"]}, fake_catalog())
+    assert p.prior_settings == {"letrozole": "after-surgery"}
+    assert p.metastatic_prior == ("paclitaxel",) and p.line == "later"
+    p = normalise({"stage": "IV", "prior_therapies": [
+        {"drug": "letrozole", "setting": "adjuvant"}]}, fake_catalog())
+    assert p.line == "first"  # treatment after surgery is not a line of stage IV treatment
+    msg = problems({"stage": "II", "prior_therapies": [
+        {"drug": "letrozole", "setting": "metastatic"}]}, fake_catalog())
+    assert "conflicts with stage: II" in msg
+
+
+def test_stage_iv_ignores_phase_with_a_note(library):
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "phase": "after-surgery"},
+                  library.drug_names)
+    plan = select(p, library)
+    assert any("ignored for stage IV" in n for n in plan.notes)
+
+
+def test_a_current_drug_the_rules_exclude_is_an_input_error(library):
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative",
+                   "current_therapies": ["trastuzumab"]}, library.drug_names)
+    with pytest.raises(ProfileError) as exc:
+        select(p, library)
+    msg = "\n".join(exc.value.problems)
+    assert "Profile field 'current_therapies': 'trastuzumab' does not fit this profile" in msg
+    assert "her2 positive" in msg and "reason: off-label" in msg
+
+
+def test_a_parp_inhibitor_needs_a_positive_brca_result(library):
+    p = normalise({"stage": "IV", "er": "negative", "pr": "negative", "her2": "negative",
+                   "current_therapies": ["olaparib"]}, library.drug_names)
+    with pytest.raises(ProfileError, match="olaparib"):
+        select(p, library)
+
+
+def test_the_reason_form_shows_the_card_with_the_team_choice(library):
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative",
+                   "current_therapies": [{"drug": "trastuzumab", "reason": "trial"}]},
+                  library.drug_names)
+    plan = select(p, library)
+    d = {x.item.id: x for x in plan.drugs}["trastuzumab"]
+    assert d.now and d.chosen == "trial" and d.full
+
+
+def test_explain_json_marks_now_had_later_by_id(library):
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+                   "current_therapies": ["letrozole", "ribociclib"],
+                   "prior_therapies": ["tamoxifen", "letrozole"]}, library.drug_names)
+    drugs = select(p, library).to_json()["drugs"]
+    assert drugs["letrozole"]["status"] == "now" and drugs["letrozole"]["had"]
+    assert drugs["ribociclib"]["status"] == "now" and drugs["ribociclib"]["card"] == "full"
+    assert drugs["tamoxifen"]["status"] == "had" and drugs["tamoxifen"]["card"] == "compact"
+    assert drugs["fulvestrant"]["status"] == "later"
+
+
+def test_with_current_therapies_other_medicines_are_compact(library):
+    p = normalise({"stage": "II", "er": "positive", "her2": "negative", "menopause": "post",
+                   "phase": "after-surgery", "current_therapies": ["anastrozole"]},
+                  library.drug_names)
+    plan = select(p, library)
+    assert [d.item.id for d in plan.drugs if d.full or d.now] == ["anastrozole"]
+    plan = select(p, library, all_medicines=True)
+    assert all(d.full for d in plan.drugs)
+
+
+DRUG_IDS = st.sampled_from(sorted(__import__("booklet.content", fromlist=["x"])
+                                  .cached_library().drugs))
+PROFILES = st.fixed_dictionaries({
+    "stage": st.sampled_from(["0", "I", "II", "III", "IV"]),
+    "er": st.sampled_from(["positive", "negative", "unknown"]),
+    "pr": st.sampled_from(["positive", "negative", "unknown"]),
+    "her2": st.sampled_from(["positive", "low", "ultralow", "negative", "unknown"]),
+    "sex": st.sampled_from(["female", "male"]),
+    "menopause": st.sampled_from(["pre", "post", "unknown"]),
+    "biomarkers": st.fixed_dictionaries({"brca": st.sampled_from(["positive", "negative", "unknown"]),
+                                         "pik3ca": st.sampled_from(["positive", "negative", "unknown"])}),
+    "current_therapies": st.lists(DRUG_IDS, min_size=1, max_size=3, unique=True),
+    "phase": st.sampled_from(["before-surgery", "after-surgery", "follow-up", "unknown"]),
+})
+
+
+@given(PROFILES, st.booleans())
+def test_no_current_drug_the_rules_exclude_is_ever_planned(library, data, with_reason):
+    """Hypothesis over current therapies x profile: a current drug reaches the booklet only
+    when one of its own rules fits the profile, or when the team's reason is given."""
+    from booklet.rules import match
+
+    if data["sex"] == "male":
+        data = {**data, "menopause": "unknown"}
+    if with_reason:
+        data = {**data, "current_therapies": [{"drug": d, "reason": "off-label"}
+                                              for d in data["current_therapies"]]}
+    try:
+        profile = normalise(data, library.drug_names)
+        plan = select(profile, library)
+    except ProfileError as exc:
+        assert not with_reason or "current_therapies" not in "\n".join(exc.problems)
+        assert all("Profile field" in p for p in exc.problems)
+        return
+    for d in plan.current:
+        fits = any(match(u.applies, profile).ok for u in d.item.uses)
+        assert fits or d.chosen, f"{d.item.id} planned as current without a rule or a reason"
+        if not fits:
+            assert d.chosen == "off-label"
