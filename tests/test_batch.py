@@ -121,3 +121,26 @@ def test_worker_processes_render_pdfs(tmp_path):
         data = (out / name).read_bytes()
         assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
     assert not list(out.glob("*.part")) and not list(out.glob(".booklet-*"))
+
+
+@pytest.mark.render
+def test_batch_bytes_are_the_same_run_after_run_whatever_jobs(tmp_path):
+    """Two runs, in fresh processes, --jobs 1 then --jobs 2: every file byte for byte the same.
+    SOURCE_DATE_EPOCH is unset, as on a clinic's machine (the fonts once carried the time)."""
+    import os
+    import subprocess
+    import sys
+
+    src = write(tmp_path, HEADER + GOOD1 + GOOD2)
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        subprocess.run([sys.executable, "-m", "booklet", "batch", str(src), "--out-dir", str(out),
+                        "--date", "2026-11-26", "--jobs", jobs], env=env, check=True,
+                       capture_output=True)
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == sorted(p.name for p in outs[1].iterdir()) and "p1.pdf" in names
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
