@@ -65,9 +65,6 @@ def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
     target[keys[-1]] = value
 
 
-LIST_COLUMNS = {"metastases", "prior_therapies"}
-
-
 def _csv_rows(text: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text))
     try:
@@ -97,9 +94,7 @@ def _csv_rows(text: str) -> Iterator[Row]:
                     continue
                 if not column or cell == "":
                     continue  # an empty cell means "not given"
-                value: Any = [c.strip() for c in cell.split(";") if c.strip()] \
-                    if column in LIST_COLUMNS else cell
-                _set(data, column, value)
+                _set(data, column, cell)  # lists ('bone;liver') are split by the profile
         except ValueError as exc:
             yield Row(n, label, str(n), None, str(exc))
             continue
@@ -114,12 +109,28 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
         n += 1
         label = f"line {n}"
         try:
-            data = json.loads(line)
+            data = json.loads(line, object_pairs_hook=_no_twice)
         except json.JSONDecodeError as exc:
             yield Row(n, label, str(n), None, f"not valid JSON ({exc.msg} at column {exc.colno})")
             continue
+        except _Twice as exc:
+            yield Row(n, label, str(n), None, f"Profile field '{exc}': given more than once; keep one")
+            continue
         row_id = str(data.pop("id", "") or "") if isinstance(data, dict) else ""
         yield Row(n, label, row_id or str(n), data)
+
+
+class _Twice(ValueError):
+    """A JSON object names a key twice."""
+
+
+def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Twice(key)
+        out[key] = value
+    return out
 
 
 def _folder_rows(folder: Path) -> Iterator[Row]:

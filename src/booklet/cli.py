@@ -166,6 +166,8 @@ def render(
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
     prof = load_profile(profile_arg(profile, example))
+    for note in prof.warnings:
+        typer.echo(f"note: {note}", err=True)
     result = build_to_file(prof, output, options, fmt.value, steps)
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
@@ -213,8 +215,10 @@ def validate(
     bad = 0
     for path in profiles:
         try:
-            load_profile(path)
+            prof = load_profile(path)
             typer.echo(f"{path}: ok")
+            for note in prof.warnings:
+                typer.echo(f"{path}: note: {note}")
         except ProfileError as exc:
             bad += 1
             typer.echo("\n".join(exc.problems), err=True)
@@ -240,6 +244,9 @@ def explain(
     p = plan.profile
     out = [f"Profile: stage {p.stage}, {p.type}, ER {p.er}, PR {p.pr} (HR {p.hr}), HER2 {p.her2}, "
            f"menopause {p.menopause}, sex {p.sex}; phase {p.phase}; line {p.line}"]
+    if p.readings:
+        out.append("Read as:")
+        out += [f"  {r}" + (" [check this]" if r.warn else "") for r in p.readings]
     if p.current_therapies:
         out.append(f"Now: {', '.join(p.current_therapies)}"
                    + (f" (regimens: {', '.join(p.regimens)})" if p.regimens else ""))
