@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -55,16 +56,27 @@ def test_all_good_exits_zero_and_names_hold_no_patient_data(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["2.html", "3.html", "errors.csv"]
 
 
-def test_overwrite_needs_force_and_resume_skips(tmp_path):
-    src = write(tmp_path, HEADER + GOOD2)
+def test_rerun_skips_existing_outputs_and_keeps_errors_for_real_errors(tmp_path):
+    src = write(tmp_path, HEADER + GOOD2 + BAD1)
     out = tmp_path / "out"
-    assert batch(src, "--out-dir", out, "--format", "html", "--jobs", "1").exit_code == 0
+    first = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert first.exit_code == 1 and [r["id"] for r in errors(out)] == ["p3"]
+    before = (out / "p2.html").stat().st_mtime_ns
     again = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
-    assert again.exit_code == 1 and "use --force" in again.output
-    resumed = batch(src, "--out-dir", out, "--format", "html", "--resume", "--jobs", "1")
-    assert resumed.exit_code == 0 and "0 rendered, 1 skipped" in resumed.stdout
-    forced = batch(src, "--out-dir", out, "--format", "html", "--force", "--jobs", "1")
-    assert forced.exit_code == 0 and "1 rendered" in forced.stdout
+    assert again.exit_code == 1  # p3 is still bad; p2 is not a failure
+    assert "0 rendered, 1 skipped (exists; --force to redo), 1 failed" in again.stdout
+    assert [r["id"] for r in errors(out)] == ["p3"]
+    assert (out / "p2.html").stat().st_mtime_ns == before
+    good = write(tmp_path, HEADER + GOOD2, "good.csv")
+    clean = batch(good, "--out-dir", out, "--format", "html", "--jobs", "1")
+    assert clean.exit_code == 0, clean.output
+    assert "0 rendered, 1 skipped (exists; --force to redo), 0 failed" in clean.stdout
+    assert errors(out) == []  # the last run's real errors: none
+    os.utime(good, ns=(before - 10**9, before - 10**9))  # the input is older than p2.html
+    resumed = batch(good, "--out-dir", out, "--format", "html", "--resume", "--jobs", "1")
+    assert resumed.exit_code == 0 and "0 rendered, 1 skipped (up to date)" in resumed.stdout
+    forced = batch(good, "--out-dir", out, "--format", "html", "--force", "--jobs", "1")
+    assert forced.exit_code == 0 and "1 rendered, 0 skipped" in forced.stdout
 
 
 def test_shard_takes_every_nth_row(tmp_path):
@@ -127,7 +139,6 @@ def test_worker_processes_render_pdfs(tmp_path):
 def test_batch_bytes_are_the_same_run_after_run_whatever_jobs(tmp_path):
     """Two runs, in fresh processes, --jobs 1 then --jobs 2: every file byte for byte the same.
     SOURCE_DATE_EPOCH is unset, as on a clinic's machine (the fonts once carried the time)."""
-    import os
     import subprocess
     import sys
 

@@ -4,6 +4,9 @@ Rows are read and normalised first; every bad row is reported (row, field, messa
 every good row is still rendered. Workers are processes that import WeasyPrint and load
 the content once, then render many booklets. Output files are written atomically and
 named from a template that holds no patient data by default.
+
+Existing outputs are never overwritten unless asked (--force, or --resume for outputs
+older than their input): a re-run reports them as skipped.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ class Outcome:
     skipped: str = ""
     pages: int = 0
     size: int = 0
+    profile: Any = field(default=None, repr=False)  # the normalised profile, once checked
+
+
+EXISTS = "exists; --force to redo"
+UP_TO_DATE = "up to date"
 
 
 # ---------------------------------------------------------------- reading input
@@ -266,27 +274,26 @@ class Summary:
     def skipped(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.skipped]
 
+    def skipped_text(self) -> str:
+        """'2 skipped (exists; --force to redo)', or with counts when reasons differ."""
+        reasons: dict[str, int] = {}
+        for o in self.skipped:
+            reasons[o.skipped] = reasons.get(o.skipped, 0) + 1
+        if len(reasons) == 1:
+            return f"{len(self.skipped)} skipped ({next(iter(reasons))})"
+        if reasons:
+            return f"{len(self.skipped)} skipped ({'; '.join(f'{n} {r}' for r, n in reasons.items())})"
+        return "0 skipped"
 
-def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
-              fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
-              force: bool = False, shard: str | None = None,
-              steps: tuple[tuple[str, dict], ...] = (),
-              progress: Callable[[int, int], None] | None = None) -> Summary:
+
+def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
+    """Every check a batch makes before rendering, row by row: the data, the profile and
+    the output name (unique, no patient data)."""
     from booklet.content import cached_library
     from booklet.profile import normalise
 
-    started = time.perf_counter()
-    check_template(name)
-    parts = parse_shard(shard)
-    rows = read_rows(source)
-    if parts:
-        k, n = parts
-        rows = [r for r in rows if (r.number - k) % n == 0]
-    out_dir.mkdir(parents=True, exist_ok=True)
     lib = cached_library()
-
     outcomes: list[Outcome] = []
-    todo: list[tuple[Outcome, Any]] = []
     names: dict[str, int] = {}
     for row in rows:
         outcome = Outcome(row)
@@ -295,7 +302,7 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
             outcome.problems = [row.problem]
             continue
         try:
-            profile = normalise(row.data, lib.drug_names)
+            profile = outcome.profile = normalise(row.data, lib.drug_names)
         except ProfileError as exc:
             outcome.problems = exc.problems
             continue
@@ -306,12 +313,35 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
             continue
         names[target.name] = row.number
         outcome.output = target
-        if target.exists():
-            if resume and target.stat().st_mtime >= (row.path or source).stat().st_mtime:
-                outcome.skipped = "up to date"
+    return outcomes
+
+
+def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
+              fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
+              force: bool = False, shard: str | None = None,
+              steps: tuple[tuple[str, dict], ...] = (),
+              progress: Callable[[int, int], None] | None = None) -> Summary:
+    started = time.perf_counter()
+    check_template(name)
+    parts = parse_shard(shard)
+    rows = read_rows(source)
+    if parts:
+        k, n = parts
+        rows = [r for r in rows if (r.number - k) % n == 0]
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    outcomes = check_rows(rows, out_dir, name)
+    todo: list[tuple[Outcome, Any]] = []
+    for outcome in outcomes:
+        target, row = outcome.output, outcome.row
+        if outcome.problems or target is None:
+            continue
+        if target.exists() and not force:
+            if not resume:
+                outcome.skipped = EXISTS
                 continue
-            if not force and not resume:
-                outcome.problems = [f"{target.name} exists; use --force to overwrite or --resume to skip"]
+            if target.stat().st_mtime >= (row.path or source).stat().st_mtime:
+                outcome.skipped = UP_TO_DATE
                 continue
         todo.append((outcome, row.data))
 

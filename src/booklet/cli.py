@@ -19,7 +19,7 @@ import typer
 
 from booklet.errors import BookletError, ProfileError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="Print an accessible, sourced booklet about a breast-cancer treatment plan.")
 content_app = typer.Typer(no_args_is_help=True, help="Check and list the bundled content.")
 app.add_typer(content_app, name="content")
@@ -112,6 +112,52 @@ def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format") -> tu
     return (("encrypt", {"password": read_password(password_file)}),)
 
 
+SUFFIXES = {"pdf": (".pdf",), "html": (".html", ".htm")}
+
+
+def check_output(text: str, fmt: "Format", force: bool) -> Path:
+    """Refuse, before any work, an output that is a folder, has the wrong extension, or
+    exists (unless --force): the same rule as `batch`, which skips existing files."""
+    output = Path(text)
+    if output.is_dir() or text.endswith(("/", os.sep)):
+        fail(f"error: option '-o': '{text}' is a folder; give a file name, such as "
+             f"{os.path.join(text, 'booklet.' + fmt.value)}")
+    if output.suffix.lower() not in SUFFIXES[fmt.value]:
+        what = "a PDF" if fmt is Format.pdf else "HTML"
+        fix = output.with_suffix(SUFFIXES[fmt.value][0]).name
+        fail(f"error: option '-o': '{output.name}' would hold {what} but does not end in "
+             f"{SUFFIXES[fmt.value][0]}; name it {fix}")
+    for folder in output.parents:
+        if folder.exists() and not folder.is_dir():
+            fail(f"error: option '-o': cannot write {text}: {folder} is a file, not a folder")
+    if not force and output.exists():
+        fail(f"error: option '-o': {output} exists; use --force to overwrite it")
+    return output
+
+
+def writing(exc: OSError, output: Path) -> bool:
+    """Whether `exc` came from writing `output` (its folder, its temporary file, itself)."""
+    target = output.resolve()
+    for name in (exc.filename, exc.filename2):
+        if name:
+            path = Path(os.fsdecode(name)).resolve()
+            if path == target or path.parent == target.parent or path in target.parents:
+                return True
+    return False
+
+
+def write_failed(exc: OSError, path: Path) -> NoReturn:
+    fail(f"error: option '-o': cannot write {path} ({exc.strerror or type(exc).__name__})")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from booklet import __version__
+
+        typer.echo(f"booklet {__version__}")
+        raise typer.Exit()
+
+
 def load_clinic(path: Path | None):  # type: ignore[no-untyped-def]
     if path is None:
         return None
@@ -133,6 +179,8 @@ def profile_arg(profile: str | None, example: str | None) -> str:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
 ) -> None:
     STATE["debug"] = debug
 
@@ -141,7 +189,7 @@ def main_options(
 @guarded
 def render(
     profile: Annotated[str | None, typer.Argument(help="Profile file (YAML or JSON), or - for stdin.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the booklet.")] = Path("booklet.pdf"),
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the booklet (a file name ending in .pdf, or .html with --format html).")] = "booklet.pdf",
     example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile (see `booklet examples`).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf, or html to see the HTML.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
@@ -153,6 +201,7 @@ def render(
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file (name, address, phones, logo, when to call).")] = None,
     all_medicines: Annotated[bool, typer.Option("--all-medicines", help="A full card for every medicine that fits the profile, not only the current ones (a reference, longer).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists (otherwise an existing file is kept).")] = False,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -165,10 +214,16 @@ def render(
     if imposition is Imposition.booklet and fmt is not Format.pdf:
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
+    output = check_output(output, fmt, force)
     prof = load_profile(profile_arg(profile, example))
     for note in prof.warnings:
         typer.echo(f"note: {note}", err=True)
-    result = build_to_file(prof, output, options, fmt.value, steps)
+    try:
+        result = build_to_file(prof, output, options, fmt.value, steps)
+    except OSError as exc:
+        if not writing(exc, output):
+            raise
+        write_failed(exc, output)
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
@@ -224,6 +279,12 @@ def validate(
             typer.echo("\n".join(exc.problems), err=True)
     if bad:
         raise typer.Exit(2)
+
+
+def row_id(row) -> str:  # type: ignore[no-untyped-def]
+    from booklet.batch import SAFE_ID
+
+    return f" ({row.id})" if row.id != str(row.number) and SAFE_ID.match(row.id) else ""
 
 
 @app.command()
@@ -294,8 +355,8 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the booklets and errors.csv.")],
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: number of CPUs).")] = None,
     name: Annotated[str, typer.Option("--name", help="Output file name template: {id}, {row}, {stage}, {type}, {hr}, {her2}.")] = "{id}.pdf",
-    resume: Annotated[bool, typer.Option("--resume", help="Skip outputs newer than their input.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Re-render outputs older than their input; skip the others.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs (otherwise they are skipped).")] = False,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: render rows K, K+N, K+2N, ... only (1 <= K <= N).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
@@ -322,12 +383,15 @@ def batch(
     done = summary.rendered
     rate = len(done) / summary.seconds * 60 if summary.seconds else 0.0
     pages = sum(o.pages for o in done)
-    typer.echo(f"batch: {len(done)} rendered, {len(summary.skipped)} skipped, "
+    typer.echo(f"batch: {len(done)} rendered, {summary.skipped_text()}, "
                f"{len(summary.failed)} failed, in {summary.seconds:.1f} s "
                f"({rate:.0f} booklets a minute, {pages} pages)")
+    for outcome in summary.outcomes:
+        for note in outcome.profile.warnings if outcome.profile is not None else ():
+            typer.echo(f"  {outcome.row.label}{row_id(outcome.row)}: note: {note}", err=True)
     for outcome in summary.failed:
         for problem in outcome.problems:
-            typer.echo(f"  {outcome.row.label}: {problem}", err=True)
+            typer.echo(f"  {outcome.row.label}{row_id(outcome.row)}: {problem}", err=True)
     if summary.failed:
         typer.echo(f"errors listed in {errors}", err=True)
         raise typer.Exit(1)
