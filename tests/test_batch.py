@@ -85,7 +85,58 @@ def test_shard_takes_every_nth_row(tmp_path):
     out = tmp_path / "out"
     result = batch(src, "--out-dir", out, "--format", "html", "--shard", "2/3", "--jobs", "1")
     assert result.exit_code == 0, result.output
-    assert sorted(p.stem for p in out.glob("*.html")) == ["s1", "s4"]
+    assert sorted(p.stem for p in out.glob("*.html")) == ["s2", "s5"]
+    assert (out / "errors-2-of-3.csv").exists() and not (out / "errors.csv").exists()
+
+
+SHARD_ENVS = {
+    "kubernetes": lambda k, n: {"JOB_COMPLETION_INDEX": str(k)},
+    "slurm": lambda k, n: {"SLURM_ARRAY_TASK_ID": str(10 + k), "SLURM_ARRAY_TASK_MIN": "10",
+                           "SLURM_ARRAY_TASK_MAX": str(10 + n - 1), "SLURM_ARRAY_TASK_COUNT": str(n)},
+}
+
+
+@pytest.mark.parametrize("engine", sorted(SHARD_ENVS))
+def test_shard_auto_three_tasks_make_every_booklet_exactly_once(tmp_path, monkeypatch, engine):
+    rows = "".join(f"s{i},,IV,idc,negative,negative,positive,,,,,,\n" for i in range(1, 11))
+    src = write(tmp_path, HEADER + rows)
+    out = tmp_path / "out"
+    made: list[str] = []
+    for k in range(3):
+        for var in ("JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN",
+                    "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_COUNT"):
+            monkeypatch.delenv(var, raising=False)
+        for var, value in SHARD_ENVS[engine](k, 3).items():
+            monkeypatch.setenv(var, value)
+        shard = "auto/3" if engine == "kubernetes" else "auto"
+        before = set(p.stem for p in out.glob("*.html")) if out.exists() else set()
+        result = batch(src, "--out-dir", out, "--format", "html", "--shard", shard, "--jobs", "1")
+        assert result.exit_code == 0, result.output
+        assert f"batch: shard {k + 1} of 3 (" in result.stderr
+        made += sorted(set(p.stem for p in out.glob("*.html")) - before)
+        assert (out / f"errors-{k + 1}-of-3.csv").exists()
+    assert sorted(made) == sorted(f"s{i}" for i in range(1, 11))  # each once, none missing
+
+
+@pytest.mark.parametrize("env, shard, message", [
+    ({}, "auto", "no job index found: it reads JOB_COMPLETION_INDEX (Kubernetes Indexed Job) "
+                 "or SLURM_ARRAY_TASK_ID (Slurm job array); elsewhere give K/N"),
+    ({"JOB_COMPLETION_INDEX": "0"}, "auto", "in a Kubernetes Indexed Job, give the number of "
+                                            "shards too: --shard auto/N"),
+    ({"JOB_COMPLETION_INDEX": "5"}, "auto/3", "JOB_COMPLETION_INDEX 5 is not below 3"),
+    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "3"},
+     "auto", "task 4 is not one of 3 evenly spaced tasks"),
+])
+def test_shard_auto_explains_what_it_needs(tmp_path, monkeypatch, env, shard, message):
+    for var in ("JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN",
+                "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_STEP"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    src = write(tmp_path, HEADER + GOOD2)
+    result = batch(src, "--out-dir", tmp_path / "out", "--shard", shard)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_jsonl_and_folder_inputs(tmp_path):

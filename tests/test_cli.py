@@ -254,6 +254,39 @@ def test_render_example_script_says_what_it_does(tmp_path):
     assert out.read_bytes().startswith(b"%PDF")
 
 
+# ---------------------------------------------------------------- validate a batch input
+
+def test_validate_checks_every_row_of_a_csv_without_rendering(tmp_path):
+    src = tmp_path / "day.csv"
+    src.write_text("id,stage,her2,er\np1,IV,positive,ER+\np2,IV,maybe,\np3,II,2+,\np3,II,low,\n")
+    result = run("validate", str(src))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [
+        f"{src}: row 4 (p3): note: her2: '2+' is read as unknown (IHC 2+ is equivocal until an "
+        "ISH test decides, so no medicine that depends on HER2 is shown; write '2+ ISH negative' "
+        "or '2+ ISH positive' when the result is in)",
+        f"{src}: 4 rows: 2 ok, 2 with problems"]
+    assert result.stderr.splitlines() == [
+        f"{src}: row 3 (p2): Profile field 'her2': 'maybe' is not one of positive, low, ultralow, "
+        "negative, unknown; the IHC score (0, 1+, 2+ with the ISH result, 3+) is accepted too",
+        f"{src}: row 5 (p3): output name p3.pdf is also used by row 4; give each row a unique id"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.csv"]
+
+
+def test_validate_jsonl_and_folder(tmp_path):
+    src = tmp_path / "day.jsonl"
+    src.write_text('{"id": "a", "stage": "IV"}\n{"id": "b", "stage": "IV", "stage": "I"}\n')
+    result = run("validate", str(src))
+    assert result.exit_code == 2
+    assert result.stderr == f"{src}: line 2: Profile field 'stage': given more than once; keep one\n"
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "ok.yaml").write_text("stage: IV\n")
+    (folder / "ok2.json").write_text('{"stage": "II"}')
+    good = run("validate", str(folder))
+    assert good.exit_code == 0 and good.stdout == f"{folder}: 2 rows: 2 ok, 0 with problems\n"
+
+
 def test_render_says_when_her2_2plus_is_read_as_unknown(tmp_path):
     out = tmp_path / "b.html"
     result = run("render", profile_file(tmp_path, "stage: II\nher2: 2+\n"), "-o", str(out),

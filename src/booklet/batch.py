@@ -159,6 +159,11 @@ def _folder_rows(folder: Path) -> Iterator[Row]:
         yield Row(n, label, path.stem, data, path=path)
 
 
+def is_batch_input(path: Path) -> bool:
+    """A folder, or a .csv or .jsonl file: what `batch` reads."""
+    return path.is_dir() or path.suffix.lower() in (".csv", ".jsonl", ".ndjson")
+
+
 def read_rows(source: Path) -> list[Row]:
     """Read every row of a batch input. Raises InputError if the input is unusable."""
     if not source.exists():
@@ -205,13 +210,75 @@ def output_name(template: str, row: Row, profile: Any) -> str:
                            hr=profile.hr, her2=profile.her2)
 
 
-def parse_shard(text: str | None) -> tuple[int, int] | None:
+def parse_shard(text: str | None, env: Any = None) -> tuple[int, int] | None:
+    """K/N, or auto (auto/N) from the job engine's variables: (K, N) with 1 <= K <= N."""
+    return resolve_shard(text, env)[0]
+
+
+def resolve_shard(text: str | None, env: Any = None) -> tuple[tuple[int, int] | None, str]:
+    """(K, N) and, for auto, where they came from ("Slurm job array task 7")."""
     if not text:
-        return None
+        return None, ""
+    auto = re.fullmatch(r"auto(?:/(\d+))?", text.strip().lower())
+    if auto:
+        k, n, where = auto_shard(int(auto.group(1)) if auto.group(1) else None,
+                                 os.environ if env is None else env)
+        return (k, n), where
     match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise InputError(f"option '--shard': '{text}' is not K/N with 1 <= K <= N (e.g. 1/4)")
-    return int(match.group(1)), int(match.group(2))
+        raise InputError(f"option '--shard': '{text}' is not K/N with 1 <= K <= N (e.g. 1/4), "
+                         "or auto")
+    return (int(match.group(1)), int(match.group(2))), ""
+
+
+def auto_shard(count: int | None, env: Any) -> tuple[int, int, str]:
+    """This task's shard from a Slurm job array or a Kubernetes Indexed Job: (K, N, where)."""
+    def number(name: str, default: int | None = None) -> int:
+        raw = env.get(name, "")
+        if raw.strip() == "" and default is not None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise InputError(f"option '--shard': auto: {name} is '{raw[:20]}', not a whole "
+                             "number") from None
+
+    if env.get("SLURM_ARRAY_TASK_ID", "").strip():
+        task, low = number("SLURM_ARRAY_TASK_ID"), number("SLURM_ARRAY_TASK_MIN", 0)
+        step = max(1, number("SLURM_ARRAY_TASK_STEP", 1))
+        if not env.get("SLURM_ARRAY_TASK_COUNT", "").strip():
+            raise InputError("option '--shard': auto: SLURM_ARRAY_TASK_ID is set but not "
+                             "SLURM_ARRAY_TASK_COUNT")
+        n = number("SLURM_ARRAY_TASK_COUNT")
+        index, rest = divmod(task - low, step)
+        where = f"Slurm job array task {task}"
+        if count is not None and count != n:
+            raise InputError(f"option '--shard': auto/{count}: the Slurm job array has {n} tasks")
+        if rest or not 0 <= index < n:
+            raise InputError(f"option '--shard': auto: task {task} is not one of {n} evenly "
+                             "spaced tasks; give the array as a range, such as --array=0-9")
+    elif env.get("JOB_COMPLETION_INDEX", "").strip():
+        index = number("JOB_COMPLETION_INDEX")
+        where = f"Kubernetes Indexed Job, index {index}"
+        if count is None:
+            raise InputError("option '--shard': auto: in a Kubernetes Indexed Job, give the "
+                             "number of shards too: --shard auto/N, with N the Job's completions")
+        n = count
+        if not 0 <= index < n:
+            raise InputError(f"option '--shard': auto/{n}: JOB_COMPLETION_INDEX {index} is not "
+                             f"below {n}; N must be the Job's completions")
+    else:
+        raise InputError("option '--shard': auto: no job index found: it reads "
+                         "JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID "
+                         "(Slurm job array); elsewhere give K/N")
+    if n < 1:
+        raise InputError(f"option '--shard': auto: the task count is {n}")
+    return index + 1, n, where
+
+
+def errors_name(shard: tuple[int, int] | None) -> str:
+    """errors.csv, or errors-K-of-N.csv for a shard (shards may share one --out-dir)."""
+    return f"errors-{shard[0]}-of-{shard[1]}.csv" if shard else "errors.csv"
 
 
 # ---------------------------------------------------------------- workers
@@ -286,6 +353,14 @@ class Summary:
         return "0 skipped"
 
 
+def select_rows(rows: list[Row], shard: tuple[int, int] | None) -> list[Row]:
+    """Shard K/N takes the K-th row of the input, then every N-th one after it."""
+    if not shard:
+        return rows
+    k, n = shard
+    return [row for i, row in enumerate(rows) if i % n == k - 1]
+
+
 def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
     """Every check a batch makes before rendering, row by row: the data, the profile and
     the output name (unique, no patient data)."""
@@ -318,16 +393,13 @@ def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
 
 def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
               fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
-              force: bool = False, shard: str | None = None,
+              force: bool = False, shard: str | tuple[int, int] | None = None,
               steps: tuple[tuple[str, dict], ...] = (),
               progress: Callable[[int, int], None] | None = None) -> Summary:
     started = time.perf_counter()
     check_template(name)
-    parts = parse_shard(shard)
-    rows = read_rows(source)
-    if parts:
-        k, n = parts
-        rows = [r for r in rows if (r.number - k) % n == 0]
+    parts = shard if isinstance(shard, tuple) else parse_shard(shard)
+    rows = select_rows(read_rows(source), parts)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     outcomes = check_rows(rows, out_dir, name)

@@ -262,13 +262,18 @@ def preview(
 @app.command()
 @guarded
 def validate(
-    profiles: Annotated[list[str], typer.Argument(help="Profile files to check (- for stdin).")],
+    profiles: Annotated[list[str], typer.Argument(help="Profile files (- for stdin), or batch inputs: a .csv or .jsonl file or a folder, every row checked as `batch` would.")],
+    name: Annotated[str, typer.Option("--name", help="Batch inputs: the output name template to check, as for `batch`.")] = "{id}.pdf",
 ) -> None:
-    """Check profiles without rendering; list every problem."""
+    """Check profiles or batch inputs without rendering; list every problem."""
+    from booklet.batch import is_batch_input
     from booklet.build import load_profile
 
     bad = 0
     for path in profiles:
+        if path != "-" and is_batch_input(Path(path)):
+            bad += validate_batch(Path(path), name)
+            continue
         try:
             prof = load_profile(path)
             typer.echo(f"{path}: ok")
@@ -279,6 +284,28 @@ def validate(
             typer.echo("\n".join(exc.problems), err=True)
     if bad:
         raise typer.Exit(2)
+
+
+def validate_batch(source: Path, name: str) -> int:
+    """Every row of a batch input checked as `batch` checks it, nothing rendered. Returns
+    the number of rows with problems."""
+    import tempfile
+
+    from booklet.batch import check_rows, check_template, read_rows
+
+    check_template(name)
+    rows = read_rows(source)
+    with tempfile.TemporaryDirectory() as tmp:  # output names only; nothing is written
+        outcomes = check_rows(rows, Path(tmp), name)
+    for outcome in outcomes:
+        for problem in outcome.problems:
+            typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: {problem}", err=True)
+        for note in outcome.profile.warnings if outcome.profile is not None else ():
+            typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: note: {note}")
+    failed = sum(1 for o in outcomes if o.problems)
+    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed} ok, "
+               f"{failed} with problems")
+    return failed
 
 
 def row_id(row) -> str:  # type: ignore[no-untyped-def]
@@ -357,7 +384,7 @@ def batch(
     name: Annotated[str, typer.Option("--name", help="Output file name template: {id}, {row}, {stage}, {type}, {hr}, {her2}.")] = "{id}.pdf",
     resume: Annotated[bool, typer.Option("--resume", help="Re-render outputs older than their input; skip the others.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs (otherwise they are skipped).")] = False,
-    shard: Annotated[str | None, typer.Option("--shard", help="K/N: render rows K, K+N, K+2N, ... only (1 <= K <= N).")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: render the K-th row, then every N-th (1 <= K <= N). auto: K and N from a Slurm job array; auto/N: K from a Kubernetes Indexed Job.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed.")] = False,
@@ -367,7 +394,7 @@ def batch(
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file.")] = None,
 ) -> None:
     """Render a booklet for every row; report every bad row and keep going."""
-    from booklet.batch import progress_printer, run_batch, write_errors
+    from booklet.batch import errors_name, progress_printer, resolve_shard, run_batch, write_errors
     from booklet.context import Options
 
     if fmt is Format.html and name == "{id}.pdf":
@@ -375,10 +402,13 @@ def batch(
     options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print,
                       clinic=load_clinic(clinic))
     steps = finish_steps(encrypt, password_file, fmt)
+    parts, where = resolve_shard(shard)
+    if where:
+        typer.echo(f"batch: shard {parts[0]} of {parts[1]} ({where})", err=True)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
-                        resume=resume, force=force, shard=shard, steps=steps,
+                        resume=resume, force=force, shard=parts, steps=steps,
                         progress=progress_printer())
-    errors = out_dir / "errors.csv"
+    errors = out_dir / errors_name(parts)
     write_errors(summary, errors)
     done = summary.rendered
     rate = len(done) / summary.seconds * 60 if summary.seconds else 0.0
