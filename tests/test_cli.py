@@ -287,6 +287,20 @@ def test_validate_jsonl_and_folder(tmp_path):
     assert good.exit_code == 0 and good.stdout == f"{folder}: 2 rows: 2 ok, 0 with problems\n"
 
 
+def test_validate_checks_the_password_column(tmp_path):
+    src = tmp_path / "day.csv"
+    src.write_text("id,stage,pw\np1,IV,correct-horse\np2,IV,\np3,IV,tiny\n")
+    result = run("validate", str(src), "--password-column", "pw")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{src}: row 3 (p2): column 'pw' is empty: with --password-column every row needs its own password",
+        f"{src}: row 4 (p3): column 'pw': the password is shorter than 8 characters"]
+    assert "correct-horse" not in result.output and "tiny" not in result.output
+    missing = run("validate", str(src), "--password-column", "secret")
+    assert missing.exit_code == 2
+    assert "option '--password-column': day.csv has no column 'secret'; its columns are id, stage, pw" in missing.stderr
+
+
 def test_render_says_when_her2_2plus_is_read_as_unknown(tmp_path):
     out = tmp_path / "b.html"
     result = run("render", profile_file(tmp_path, "stage: II\nher2: 2+\n"), "-o", str(out),

@@ -6,7 +6,8 @@ the content once, then render many booklets. Output files are written atomically
 named from a template that holds no patient data by default.
 
 Existing outputs are never overwritten unless asked (--force, or --resume for outputs
-older than their input): a re-run reports them as skipped.
+older than their input): a re-run reports them as skipped. With --password-column each
+row carries its own password, which is taken out of the row before anything else reads it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Outcome:
     skipped: str = ""
     pages: int = 0
     size: int = 0
+    password: str = field(default="", repr=False)  # this row's own (--password-column)
     profile: Any = field(default=None, repr=False)  # the normalised profile, once checked
 
 
@@ -281,12 +283,31 @@ def errors_name(shard: tuple[int, int] | None) -> str:
     return f"errors-{shard[0]}-of-{shard[1]}.csv" if shard else "errors.csv"
 
 
+def take_password(row: Row, column: str) -> tuple[str, str]:
+    """Remove this row's password from its data: (password, problem). Never echoed."""
+    data = row.data if isinstance(row.data, dict) else {}
+    raw = data.pop(column, None)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return "", (f"column '{column}' is empty: with --password-column every row needs "
+                    "its own password")
+    if not isinstance(raw, str):
+        return "", f"column '{column}' is not text"
+    from booklet.finish import check_password
+
+    try:
+        check_password(raw.strip(), f"column '{column}'")
+    except BookletError as exc:
+        return "", exc.problems[0]
+    return raw.strip(), ""
+
+
 # ---------------------------------------------------------------- workers
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(options: Any, fmt: str, steps: tuple[tuple[str, dict], ...]) -> None:
+def _init_worker(options: Any, fmt: str, steps: tuple[tuple[str, dict], ...],
+                 eml: bool = False) -> None:
     """Once per worker: load content, import WeasyPrint, parse fonts and styles."""
     from booklet.content import cached_library
 
@@ -295,26 +316,37 @@ def _init_worker(options: Any, fmt: str, steps: tuple[tuple[str, dict], ...]) ->
         import booklet.pdf as pdf
 
         pdf.warm_up()
-    _WORKER.update(options=options, fmt=fmt, steps=steps)
+    _WORKER.update(options=options, fmt=fmt, steps=steps, eml=eml)
 
 
-def _render_one(data: Any, out: str) -> tuple[int, int]:
-    """Render one normalised-valid profile to `out` (atomically). Returns (pages, bytes)."""
+def _render_one(data: Any, out: str, password: str = "") -> tuple[int, int]:
+    """Render one normalised-valid profile to `out` (atomically), with its email draft
+    beside it when asked. Returns (pages, bytes)."""
     from booklet.build import build
+    from booklet.content import cached_library
     from booklet.finish import atomic_write
     from booklet.profile import normalise
-    from booklet.content import cached_library
 
     profile = normalise(data, cached_library().drug_names)
-    result = build(profile, _WORKER["options"], _WORKER["fmt"], _WORKER["steps"])
+    steps = tuple(("encrypt", {"password": password}) if password and step == "encrypt"
+                  else (step, settings) for step, settings in _WORKER["steps"])
+    result = build(profile, _WORKER["options"], _WORKER["fmt"], steps)
     payload = result.pdf if result.pdf is not None else result.html.encode("utf-8")
+    if _WORKER.get("eml"):
+        from booklet.draft import draft_path, email_draft
+
+        options = _WORKER["options"]
+        clinic = options.clinic.name if options.clinic is not None else ""
+        atomic_write(draft_path(Path(out)), email_draft(
+            payload, Path(out).name, profile.email,
+            encrypted=any(step == "encrypt" for step, _ in steps), clinic=clinic))
     atomic_write(Path(out), payload)
     return result.pages, len(payload)
 
 
-def _safe_render(data: Any, out: str) -> tuple[int, int, str]:
+def _safe_render(data: Any, out: str, password: str = "") -> tuple[int, int, str]:
     try:
-        pages, size = _render_one(data, out)
+        pages, size = _render_one(data, out, password)
         return pages, size, ""
     except BookletError as exc:
         return 0, 0, "; ".join(exc.problems)
@@ -361,9 +393,10 @@ def select_rows(rows: list[Row], shard: tuple[int, int] | None) -> list[Row]:
     return [row for i, row in enumerate(rows) if i % n == k - 1]
 
 
-def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
-    """Every check a batch makes before rendering, row by row: the data, the profile and
-    the output name (unique, no patient data)."""
+def check_rows(rows: list[Row], out_dir: Path, name: str,
+               password_column: str | None = None) -> list[Outcome]:
+    """Every check a batch makes before rendering, row by row: the data, the profile, the
+    output name (unique, no patient data) and, with --password-column, the password."""
     from booklet.content import cached_library
     from booklet.profile import normalise
 
@@ -376,10 +409,18 @@ def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
         if row.data is None:
             outcome.problems = [row.problem]
             continue
+        problems = []
+        if password_column:
+            outcome.password, problem = take_password(row, password_column)
+            if problem:
+                problems.append(problem)
         try:
             profile = outcome.profile = normalise(row.data, lib.drug_names)
         except ProfileError as exc:
-            outcome.problems = exc.problems
+            outcome.problems = problems + exc.problems
+            continue
+        if problems:
+            outcome.problems = problems
             continue
         target = out_dir / output_name(name, row, profile)
         if target.name in names:
@@ -391,18 +432,31 @@ def check_rows(rows: list[Row], out_dir: Path, name: str) -> list[Outcome]:
     return outcomes
 
 
+def check_password_column(source: Path, column: str | None) -> None:
+    """A CSV must have the column (JSONL and folder rows are checked one by one)."""
+    if not column or source.is_dir() or source.suffix.lower() != ".csv":
+        return
+    with source.open(encoding="utf-8-sig", newline="") as f:
+        header = [h.strip() for h in next(csv.reader(f), [])]
+    if column not in header:
+        raise InputError(f"option '--password-column': {source.name} has no column '{column}'; "
+                         f"its columns are {', '.join(h for h in header if h)}")
+
+
 def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = None,
               fmt: str = "pdf", name: str = "{id}.pdf", resume: bool = False,
               force: bool = False, shard: str | tuple[int, int] | None = None,
               steps: tuple[tuple[str, dict], ...] = (),
-              progress: Callable[[int, int], None] | None = None) -> Summary:
+              progress: Callable[[int, int], None] | None = None,
+              password_column: str | None = None, eml: bool = False) -> Summary:
     started = time.perf_counter()
     check_template(name)
     parts = shard if isinstance(shard, tuple) else parse_shard(shard)
     rows = select_rows(read_rows(source), parts)
+    check_password_column(source, password_column)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    outcomes = check_rows(rows, out_dir, name)
+    outcomes = check_rows(rows, out_dir, name, password_column)
     todo: list[tuple[Outcome, Any]] = []
     for outcome in outcomes:
         target, row = outcome.output, outcome.row
@@ -423,17 +477,17 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
     if total:
         workers = max(1, min(jobs or os.cpu_count() or 1, total))
         if workers == 1:
-            _init_worker(options, fmt, steps)
+            _init_worker(options, fmt, steps, eml)
             for done, (outcome, data) in enumerate(todo, 1):
-                _record(outcome, *_safe_render(data, str(outcome.output)))
+                _record(outcome, *_safe_render(data, str(outcome.output), outcome.password))
                 if progress:
                     progress(done, total)
         else:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                       initargs=(options, fmt, steps))
+                                       initargs=(options, fmt, steps, eml))
             try:
-                futures = {pool.submit(_safe_render, data, str(outcome.output)): outcome
-                           for outcome, data in todo}
+                futures = {pool.submit(_safe_render, data, str(outcome.output), outcome.password):
+                           outcome for outcome, data in todo}
                 for done, future in enumerate(as_completed(futures), 1):
                     _record(futures[future], *future.result())
                     if progress:
@@ -463,7 +517,7 @@ def write_errors(summary: Summary, path: Path) -> None:
     writer.writerow(["row", "id", "field", "message"])
     for outcome in summary.failed:
         for problem in outcome.problems:
-            match = re.search(r"field '([^']+)'", problem)
+            match = re.search(r"(?:field|column) '([^']+)'", problem)
             writer.writerow([outcome.row.label, outcome.row.id if SAFE_ID.match(outcome.row.id) else "",
                              match.group(1) if match else "", problem])
     atomic_write(path, buf.getvalue())

@@ -100,22 +100,30 @@ def example_path(name: str) -> str:
     return str(folder / f"{name}.yaml")
 
 
-def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format") -> tuple:
+def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format",
+                 password_column: str | None = None) -> tuple:
     from booklet.finish import read_password
 
     if password_file is not None and not encrypt:
         fail("error: option '--password-file' needs --encrypt")
+    if password_column is not None and not encrypt:
+        fail("error: option '--password-column' needs --encrypt")
     if not encrypt:
         return ()
     if fmt is not Format.pdf:
         fail("error: option '--encrypt' works with --format pdf only")
+    if password_column is not None:
+        if password_file is not None:
+            fail("error: give --password-file (one password for every booklet) or "
+                 "--password-column (one for each row), not both")
+        return (("encrypt", {"password": ""}),)  # each row brings its own
     return (("encrypt", {"password": read_password(password_file)}),)
 
 
 SUFFIXES = {"pdf": (".pdf",), "html": (".html", ".htm")}
 
 
-def check_output(text: str, fmt: "Format", force: bool) -> Path:
+def check_output(text: str, fmt: "Format", force: bool, eml: bool) -> Path:
     """Refuse, before any work, an output that is a folder, has the wrong extension, or
     exists (unless --force): the same rule as `batch`, which skips existing files."""
     output = Path(text)
@@ -130,8 +138,14 @@ def check_output(text: str, fmt: "Format", force: bool) -> Path:
     for folder in output.parents:
         if folder.exists() and not folder.is_dir():
             fail(f"error: option '-o': cannot write {text}: {folder} is a file, not a folder")
-    if not force and output.exists():
-        fail(f"error: option '-o': {output} exists; use --force to overwrite it")
+    if eml and fmt is not Format.pdf:
+        fail("error: option '--eml' works with --format pdf only")
+    if not force:
+        from booklet.draft import draft_path
+
+        for path in (output, draft_path(output)) if eml else (output,):
+            if path.exists():
+                fail(f"error: option '-o': {path} exists; use --force to overwrite it")
     return output
 
 
@@ -148,6 +162,21 @@ def writing(exc: OSError, output: Path) -> bool:
 
 def write_failed(exc: OSError, path: Path) -> NoReturn:
     fail(f"error: option '-o': cannot write {path} ({exc.strerror or type(exc).__name__})")
+
+
+def write_draft(output: Path, pdf: bytes | None, to: str | None, encrypted: bool, options) -> Path:  # type: ignore[no-untyped-def]
+    """The email draft beside the PDF; if it cannot be written, the PDF goes too."""
+    from booklet.draft import draft_path, email_draft
+    from booklet.finish import atomic_write
+
+    draft = draft_path(output)
+    clinic = options.clinic.name if options.clinic is not None else ""
+    try:
+        atomic_write(draft, email_draft(pdf or b"", output.name, to, encrypted, clinic))
+    except OSError as exc:
+        output.unlink(missing_ok=True)
+        write_failed(exc, draft)
+    return draft
 
 
 def version_callback(value: bool) -> None:
@@ -202,6 +231,7 @@ def render(
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file (name, address, phones, logo, when to call).")] = None,
     all_medicines: Annotated[bool, typer.Option("--all-medicines", help="A full card for every medicine that fits the profile, not only the current ones (a reference, longer).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists (otherwise an existing file is kept).")] = False,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write an unsent email draft beside the PDF (OUT.eml): the booklet attached, To: from the profile's email. Never the password.")] = False,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -214,7 +244,7 @@ def render(
     if imposition is Imposition.booklet and fmt is not Format.pdf:
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
-    output = check_output(output, fmt, force)
+    output = check_output(output, fmt, force, eml)
     prof = load_profile(profile_arg(profile, example))
     for note in prof.warnings:
         typer.echo(f"note: {note}", err=True)
@@ -224,9 +254,13 @@ def render(
         if not writing(exc, output):
             raise
         write_failed(exc, output)
+    draft = write_draft(output, result.pdf, prof.email, encrypt, options) if eml else None
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
+    if draft is not None:
+        typer.echo(f"wrote {draft}: an unsent email draft with the booklet attached"
+                   + ("; the password is not in it: send it another way" if encrypt else ""))
 
 
 @app.command()
@@ -264,6 +298,7 @@ def preview(
 def validate(
     profiles: Annotated[list[str], typer.Argument(help="Profile files (- for stdin), or batch inputs: a .csv or .jsonl file or a folder, every row checked as `batch` would.")],
     name: Annotated[str, typer.Option("--name", help="Batch inputs: the output name template to check, as for `batch`.")] = "{id}.pdf",
+    password_column: Annotated[str | None, typer.Option("--password-column", help="Batch inputs: check that every row has a password in this column.")] = None,
 ) -> None:
     """Check profiles or batch inputs without rendering; list every problem."""
     from booklet.batch import is_batch_input
@@ -272,7 +307,7 @@ def validate(
     bad = 0
     for path in profiles:
         if path != "-" and is_batch_input(Path(path)):
-            bad += validate_batch(Path(path), name)
+            bad += validate_batch(Path(path), name, password_column)
             continue
         try:
             prof = load_profile(path)
@@ -286,17 +321,18 @@ def validate(
         raise typer.Exit(2)
 
 
-def validate_batch(source: Path, name: str) -> int:
+def validate_batch(source: Path, name: str, password_column: str | None) -> int:
     """Every row of a batch input checked as `batch` checks it, nothing rendered. Returns
     the number of rows with problems."""
     import tempfile
 
-    from booklet.batch import check_rows, check_template, read_rows
+    from booklet.batch import check_password_column, check_rows, check_template, read_rows
 
     check_template(name)
+    check_password_column(source, password_column)
     rows = read_rows(source)
     with tempfile.TemporaryDirectory() as tmp:  # output names only; nothing is written
-        outcomes = check_rows(rows, Path(tmp), name)
+        outcomes = check_rows(rows, Path(tmp), name, password_column)
     for outcome in outcomes:
         for problem in outcome.problems:
             typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: {problem}", err=True)
@@ -391,6 +427,8 @@ def batch(
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
+    password_column: Annotated[str | None, typer.Option("--password-column", help="With --encrypt: each row's own password, from this column (never written anywhere).")] = None,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write an unsent email draft beside each PDF (NAME.eml), To: from the email column. Never the password.")] = False,
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file.")] = None,
 ) -> None:
     """Render a booklet for every row; report every bad row and keep going."""
@@ -399,15 +437,17 @@ def batch(
 
     if fmt is Format.html and name == "{id}.pdf":
         name = "{id}.html"
+    if eml and fmt is not Format.pdf:
+        fail("error: option '--eml' works with --format pdf only")
     options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print,
                       clinic=load_clinic(clinic))
-    steps = finish_steps(encrypt, password_file, fmt)
+    steps = finish_steps(encrypt, password_file, fmt, password_column)
     parts, where = resolve_shard(shard)
     if where:
         typer.echo(f"batch: shard {parts[0]} of {parts[1]} ({where})", err=True)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
                         resume=resume, force=force, shard=parts, steps=steps,
-                        progress=progress_printer())
+                        progress=progress_printer(), password_column=password_column, eml=eml)
     errors = out_dir / errors_name(parts)
     write_errors(summary, errors)
     done = summary.rendered
