@@ -57,14 +57,16 @@ def test_all_good_exits_zero_and_names_hold_no_patient_data(tmp_path):
 
 
 def test_rerun_skips_existing_outputs_and_keeps_errors_for_real_errors(tmp_path):
-    src = write(tmp_path, HEADER + GOOD2 + BAD1)
+    src = write(tmp_path, HEADER + GOOD2.replace(",positive,,male", ",2+,,male") + BAD1)
     out = tmp_path / "out"
     first = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
     assert first.exit_code == 1 and [r["id"] for r in errors(out)] == ["p3"]
+    assert "row 2 (p2): note: her2: '2+' is read as unknown" in first.stderr
     before = (out / "p2.html").stat().st_mtime_ns
     again = batch(src, "--out-dir", out, "--format", "html", "--jobs", "1")
     assert again.exit_code == 1  # p3 is still bad; p2 is not a failure
     assert "0 rendered, 1 skipped (exists; --force to redo), 1 failed" in again.stdout
+    assert "note:" not in again.stderr  # said once, when it was rendered
     assert [r["id"] for r in errors(out)] == ["p3"]
     assert (out / "p2.html").stat().st_mtime_ns == before
     good = write(tmp_path, HEADER + GOOD2, "good.csv")

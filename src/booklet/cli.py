@@ -457,6 +457,8 @@ def batch(
                f"{len(summary.failed)} failed, in {summary.seconds:.1f} s "
                f"({rate:.0f} booklets a minute, {pages} pages)")
     for outcome in summary.outcomes:
+        if outcome.skipped:
+            continue  # said when it was rendered
         for note in outcome.profile.warnings if outcome.profile is not None else ():
             typer.echo(f"  {outcome.row.label}{row_id(outcome.row)}: note: {note}", err=True)
     for outcome in summary.failed:
