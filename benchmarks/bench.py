@@ -67,7 +67,8 @@ def main() -> None:
     print(f"profile: {EXAMPLE}\n")
 
     # 1. cold CLI
-    ours = [timed([booklet, "render", "--example", EXAMPLE, "-o", str(tmp / "c.pdf"), "--date", DATE], env=env)
+    ours = [timed([booklet, "render", "--example", EXAMPLE, "-o", str(tmp / "c.pdf"), "--date", DATE,
+                   "--force"], env=env)
             for _ in range(args.repeat)]
     bare = [timed([weasyprint, "--base-url", str(templates) + "/", "--pdf-variant", "pdf/ua-1",
                    str(html), str(tmp / "w.pdf")], env=env) for _ in range(args.repeat)]

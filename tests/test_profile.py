@@ -125,9 +125,19 @@ def test_deep_nesting_is_an_input_error_not_a_crash():
         normalise(data, KNOWN)
 
 
-def test_not_a_mapping():
-    with pytest.raises(ProfileError, match="expected a mapping"):
-        normalise(["stage", "IV"], KNOWN)
+@pytest.mark.parametrize("text, message", [
+    ("", "the profile is empty; a profile is a set of fields like `stage: IV`"),
+    ("# to fill in\n", "the profile is empty; a profile is a set of fields like `stage: IV`"),
+    ("- stage\n- IV\n", "a profile is a set of fields like `stage: IV`, not a list"),
+    ("- stage: IV\n", "not a list (remove the '-' before each field)"),
+    ("IV\n", "a profile is a set of fields like `stage: IV`, not a single value"),
+    ("stage:IV\n", "not a single value (is a space missing after a colon?)"),
+])
+def test_not_a_profile_says_what_a_profile_is(text, message):
+    with pytest.raises(ProfileError) as info:
+        normalise(parse_text(text, "p.yaml"), KNOWN)
+    assert message in info.value.problems[0]
+    assert "NoneType" not in info.value.problems[0] and "got" not in info.value.problems[0]
 
 
 def test_name_is_not_in_the_default_dict():

@@ -19,7 +19,7 @@ import typer
 
 from booklet.errors import BookletError, ProfileError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   help="Print an accessible, sourced booklet about a breast-cancer treatment plan.")
 content_app = typer.Typer(no_args_is_help=True, help="Check and list the bundled content.")
 app.add_typer(content_app, name="content")
@@ -100,16 +100,91 @@ def example_path(name: str) -> str:
     return str(folder / f"{name}.yaml")
 
 
-def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format") -> tuple:
+def finish_steps(encrypt: bool, password_file: Path | None, fmt: "Format",
+                 password_column: str | None = None) -> tuple:
     from booklet.finish import read_password
 
     if password_file is not None and not encrypt:
         fail("error: option '--password-file' needs --encrypt")
+    if password_column is not None and not encrypt:
+        fail("error: option '--password-column' needs --encrypt")
     if not encrypt:
         return ()
     if fmt is not Format.pdf:
         fail("error: option '--encrypt' works with --format pdf only")
+    if password_column is not None:
+        if password_file is not None:
+            fail("error: give --password-file (one password for every booklet) or "
+                 "--password-column (one for each row), not both")
+        return (("encrypt", {"password": ""}),)  # each row brings its own
     return (("encrypt", {"password": read_password(password_file)}),)
+
+
+SUFFIXES = {"pdf": (".pdf",), "html": (".html", ".htm")}
+
+
+def check_output(text: str, fmt: "Format", force: bool, eml: bool) -> Path:
+    """Refuse, before any work, an output that is a folder, has the wrong extension, or
+    exists (unless --force): the same rule as `batch`, which skips existing files."""
+    output = Path(text)
+    if output.is_dir() or text.endswith(("/", os.sep)):
+        fail(f"error: option '-o': '{text}' is a folder; give a file name, such as "
+             f"{os.path.join(text, 'booklet.' + fmt.value)}")
+    if output.suffix.lower() not in SUFFIXES[fmt.value]:
+        what = "a PDF" if fmt is Format.pdf else "HTML"
+        fix = output.with_suffix(SUFFIXES[fmt.value][0]).name
+        fail(f"error: option '-o': '{output.name}' would hold {what} but does not end in "
+             f"{SUFFIXES[fmt.value][0]}; name it {fix}")
+    for folder in output.parents:
+        if folder.exists() and not folder.is_dir():
+            fail(f"error: option '-o': cannot write {text}: {folder} is a file, not a folder")
+    if eml and fmt is not Format.pdf:
+        fail("error: option '--eml' works with --format pdf only")
+    if not force:
+        from booklet.draft import draft_path
+
+        for path in (output, draft_path(output)) if eml else (output,):
+            if path.exists():
+                fail(f"error: option '-o': {path} exists; use --force to overwrite it")
+    return output
+
+
+def writing(exc: OSError, output: Path) -> bool:
+    """Whether `exc` came from writing `output` (its folder, its temporary file, itself)."""
+    target = output.resolve()
+    for name in (exc.filename, exc.filename2):
+        if name:
+            path = Path(os.fsdecode(name)).resolve()
+            if path == target or path.parent == target.parent or path in target.parents:
+                return True
+    return False
+
+
+def write_failed(exc: OSError, path: Path) -> NoReturn:
+    fail(f"error: option '-o': cannot write {path} ({exc.strerror or type(exc).__name__})")
+
+
+def write_draft(output: Path, pdf: bytes | None, to: str | None, encrypted: bool, options) -> Path:  # type: ignore[no-untyped-def]
+    """The email draft beside the PDF; if it cannot be written, the PDF goes too."""
+    from booklet.draft import draft_path, email_draft
+    from booklet.finish import atomic_write
+
+    draft = draft_path(output)
+    clinic = options.clinic.name if options.clinic is not None else ""
+    try:
+        atomic_write(draft, email_draft(pdf or b"", output.name, to, encrypted, clinic))
+    except OSError as exc:
+        output.unlink(missing_ok=True)
+        write_failed(exc, draft)
+    return draft
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from booklet import __version__
+
+        typer.echo(f"booklet {__version__}")
+        raise typer.Exit()
 
 
 def load_clinic(path: Path | None):  # type: ignore[no-untyped-def]
@@ -133,6 +208,8 @@ def profile_arg(profile: str | None, example: str | None) -> str:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
 ) -> None:
     STATE["debug"] = debug
 
@@ -141,7 +218,7 @@ def main_options(
 @guarded
 def render(
     profile: Annotated[str | None, typer.Argument(help="Profile file (YAML or JSON), or - for stdin.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the booklet.")] = Path("booklet.pdf"),
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the booklet (a file name ending in .pdf, or .html with --format html).")] = "booklet.pdf",
     example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile (see `booklet examples`).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf, or html to see the HTML.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
@@ -153,6 +230,8 @@ def render(
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file (name, address, phones, logo, when to call).")] = None,
     all_medicines: Annotated[bool, typer.Option("--all-medicines", help="A full card for every medicine that fits the profile, not only the current ones (a reference, longer).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists (otherwise an existing file is kept).")] = False,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write an unsent email draft beside the PDF (OUT.eml): the booklet attached, To: from the profile's email. Never the password.")] = False,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -165,11 +244,23 @@ def render(
     if imposition is Imposition.booklet and fmt is not Format.pdf:
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
+    output = check_output(output, fmt, force, eml)
     prof = load_profile(profile_arg(profile, example))
-    result = build_to_file(prof, output, options, fmt.value, steps)
+    for note in prof.warnings:
+        typer.echo(f"note: {note}", err=True)
+    try:
+        result = build_to_file(prof, output, options, fmt.value, steps)
+    except OSError as exc:
+        if not writing(exc, output):
+            raise
+        write_failed(exc, output)
+    draft = write_draft(output, result.pdf, prof.email, encrypt, options) if eml else None
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
+    if draft is not None:
+        typer.echo(f"wrote {draft}: an unsent email draft with the booklet attached"
+                   + ("; the password is not in it: send it another way" if encrypt else ""))
 
 
 @app.command()
@@ -205,21 +296,58 @@ def preview(
 @app.command()
 @guarded
 def validate(
-    profiles: Annotated[list[str], typer.Argument(help="Profile files to check (- for stdin).")],
+    profiles: Annotated[list[str], typer.Argument(help="Profile files (- for stdin), or batch inputs: a .csv or .jsonl file or a folder, every row checked as `batch` would.")],
+    name: Annotated[str, typer.Option("--name", help="Batch inputs: the output name template to check, as for `batch`.")] = "{id}.pdf",
+    password_column: Annotated[str | None, typer.Option("--password-column", help="Batch inputs: check that every row has a password in this column.")] = None,
 ) -> None:
-    """Check profiles without rendering; list every problem."""
+    """Check profiles or batch inputs without rendering; list every problem."""
+    from booklet.batch import is_batch_input
     from booklet.build import load_profile
 
     bad = 0
     for path in profiles:
+        if path != "-" and is_batch_input(Path(path)):
+            bad += validate_batch(Path(path), name, password_column)
+            continue
         try:
-            load_profile(path)
+            prof = load_profile(path)
             typer.echo(f"{path}: ok")
+            for note in prof.warnings:
+                typer.echo(f"{path}: note: {note}")
         except ProfileError as exc:
             bad += 1
             typer.echo("\n".join(exc.problems), err=True)
     if bad:
         raise typer.Exit(2)
+
+
+def validate_batch(source: Path, name: str, password_column: str | None) -> int:
+    """Every row of a batch input checked as `batch` checks it, nothing rendered. Returns
+    the number of rows with problems."""
+    import tempfile
+
+    from booklet.batch import check_password_column, check_rows, check_template, read_rows
+
+    check_template(name)
+    check_password_column(source, password_column)
+    rows = read_rows(source)
+    with tempfile.TemporaryDirectory() as tmp:  # output names only; nothing is written
+        outcomes = check_rows(rows, Path(tmp), name, password_column)
+    for outcome in outcomes:
+        for problem in outcome.problems:
+            typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: {problem}", err=True)
+        for note in outcome.profile.warnings if outcome.profile is not None else ():
+            typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: note: {note}")
+    failed = sum(1 for o in outcomes if o.problems)
+    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed} ok, "
+               f"{failed} with problems")
+    return failed
+
+
+def row_id(row) -> str:  # type: ignore[no-untyped-def]
+    from booklet.batch import SAFE_ID
+
+    return f" ({row.id})" if row.id != str(row.number) and SAFE_ID.match(row.id) else ""
 
 
 @app.command()
@@ -240,6 +368,9 @@ def explain(
     p = plan.profile
     out = [f"Profile: stage {p.stage}, {p.type}, ER {p.er}, PR {p.pr} (HR {p.hr}), HER2 {p.her2}, "
            f"menopause {p.menopause}, sex {p.sex}; phase {p.phase}; line {p.line}"]
+    if p.readings:
+        out.append("Read as:")
+        out += [f"  {r}" + (" [check this]" if r.warn else "") for r in p.readings]
     if p.current_therapies:
         out.append(f"Now: {', '.join(p.current_therapies)}"
                    + (f" (regimens: {', '.join(p.regimens)})" if p.regimens else ""))
@@ -324,40 +455,52 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the booklets and errors.csv.")],
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: number of CPUs).")] = None,
     name: Annotated[str, typer.Option("--name", help="Output file name template: {id}, {row}, {stage}, {type}, {hr}, {her2}.")] = "{id}.pdf",
-    resume: Annotated[bool, typer.Option("--resume", help="Skip outputs newer than their input.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-    shard: Annotated[str | None, typer.Option("--shard", help="K/N: render rows K, K+N, K+2N, ... only (1 <= K <= N).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Re-render outputs older than their input; skip the others.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs (otherwise they are skipped).")] = False,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: render the K-th row, then every N-th (1 <= K <= N). auto: K and N from a Slurm job array; auto/N: K from a Kubernetes Indexed Job.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.pdf,
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed.")] = False,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklets (YYYY-MM-DD).")] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
+    password_column: Annotated[str | None, typer.Option("--password-column", help="With --encrypt: each row's own password, from this column (never written anywhere).")] = None,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write an unsent email draft beside each PDF (NAME.eml), To: from the email column. Never the password.")] = False,
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file.")] = None,
 ) -> None:
     """Render a booklet for every row; report every bad row and keep going."""
-    from booklet.batch import progress_printer, run_batch, write_errors
+    from booklet.batch import errors_name, progress_printer, resolve_shard, run_batch, write_errors
     from booklet.context import Options
 
     if fmt is Format.html and name == "{id}.pdf":
         name = "{id}.html"
+    if eml and fmt is not Format.pdf:
+        fail("error: option '--eml' works with --format pdf only")
     options = Options(date=parse_date(date, "--date"), paper=paper.value, large_print=large_print,
                       clinic=load_clinic(clinic))
-    steps = finish_steps(encrypt, password_file, fmt)
+    steps = finish_steps(encrypt, password_file, fmt, password_column)
+    parts, where = resolve_shard(shard)
+    if where:
+        typer.echo(f"batch: shard {parts[0]} of {parts[1]} ({where})", err=True)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
-                        resume=resume, force=force, shard=shard, steps=steps,
-                        progress=progress_printer())
-    errors = out_dir / "errors.csv"
+                        resume=resume, force=force, shard=parts, steps=steps,
+                        progress=progress_printer(), password_column=password_column, eml=eml)
+    errors = out_dir / errors_name(parts)
     write_errors(summary, errors)
     done = summary.rendered
     rate = len(done) / summary.seconds * 60 if summary.seconds else 0.0
     pages = sum(o.pages for o in done)
-    typer.echo(f"batch: {len(done)} rendered, {len(summary.skipped)} skipped, "
+    typer.echo(f"batch: {len(done)} rendered, {summary.skipped_text()}, "
                f"{len(summary.failed)} failed, in {summary.seconds:.1f} s "
                f"({rate:.0f} booklets a minute, {pages} pages)")
+    for outcome in summary.outcomes:
+        if outcome.skipped:
+            continue  # said when it was rendered
+        for note in outcome.profile.warnings if outcome.profile is not None else ():
+            typer.echo(f"  {outcome.row.label}{row_id(outcome.row)}: note: {note}", err=True)
     for outcome in summary.failed:
         for problem in outcome.problems:
-            typer.echo(f"  {outcome.row.label}: {problem}", err=True)
+            typer.echo(f"  {outcome.row.label}{row_id(outcome.row)}: {problem}", err=True)
     if summary.failed:
         typer.echo(f"errors listed in {errors}", err=True)
         raise typer.Exit(1)

@@ -100,15 +100,28 @@ def read_password(password_file: Path | None) -> str:
             text = Path(password_file).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise BookletError(f"option '--password-file': cannot read {password_file} ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise BookletError(f"option '--password-file': {password_file} is not UTF-8 text") from None
         password = text[0] if text else ""
+        if not password:
+            raise BookletError(f"option '--password-file': {password_file} is empty"
+                               + (" on its first line" if any(text) else "")
+                               + "; the password goes on the first line")
+        where = "option '--password-file'"
     else:
         password = os.environ.get("BOOKLET_PASSWORD", "")
+        where = "BOOKLET_PASSWORD"
     if not password:
         raise BookletError("option '--encrypt': no password: give --password-file FILE "
                            "or set BOOKLET_PASSWORD")
-    if len(password) < 8:
-        raise BookletError("option '--encrypt': the password is shorter than 8 characters")
+    check_password(password, where)
     return password
+
+
+def check_password(password: str, where: str = "option '--encrypt'") -> None:
+    """Long enough to be worth encrypting with. Messages never repeat the password."""
+    if len(password) < 8:
+        raise BookletError(f"{where}: the password is shorter than 8 characters")
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:

@@ -71,11 +71,42 @@ def _font_config() -> Any:
 
 @cache
 def _stylesheet() -> Any:
-    """booklet.css parsed once per process (batch workers reuse it for every booklet)."""
+    """booklet.css parsed once per process (batch workers reuse it for every booklet).
+
+    Parsing it loads the @font-face fonts: WeasyPrint turns each WOFF file into TrueType
+    with fontTools, whose save() stamps the font's `head.modified` with the current time
+    (or SOURCE_DATE_EPOCH), and the stamp is carried into every subset embedded in every
+    PDF this process writes. Parsed by a batch worker's warm-up, it was the wall-clock time,
+    so two runs of the same batch differed. The stamp is pinned to the font file's own.
+    """
     from weasyprint import CSS
 
     css = assets.path("templates") / "booklet.css"
-    return CSS(filename=str(css), url_fetcher=fetcher(), font_config=_font_config())
+    with _pinned_epoch(_font_stamp()):
+        return CSS(filename=str(css), url_fetcher=fetcher(), font_config=_font_config())
+
+
+def _font_stamp() -> int:
+    """The bundled font's own `head.modified`, as seconds since 1970."""
+    from fontTools.misc.timeTools import epoch_diff
+    from fontTools.ttLib import TTFont
+
+    font = sorted(assets.path("fonts").glob("*.woff"))[0]
+    with TTFont(str(font), lazy=True) as ttfont:
+        return int(ttfont["head"].modified + epoch_diff)
+
+
+@contextmanager
+def _pinned_epoch(seconds: int) -> Iterator[None]:
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(seconds)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
 def fetcher(extra_roots: tuple[Path, ...] = ()) -> Any:

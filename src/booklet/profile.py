@@ -65,6 +65,21 @@ ROMAN = {"0": "0", "1": "I", "2": "II", "3": "III", "4": "IV",
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How one value in shorthand was read: `her2: '2+ ISH negative'` is read as low."""
+
+    field: str
+    given: str
+    value: str
+    note: str = ""
+    warn: bool = False  # the reading sets aside part of what was written
+
+    def __str__(self) -> str:
+        return f"{self.field}: '{self.given}' is read as {self.value}" + (
+            f" ({self.note})" if self.note else "")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A normalised profile. Every clinical field has a value; unknown is a value."""
 
@@ -92,6 +107,10 @@ class Profile:
     language: str = "en"
     name: str | None = None
     care_team: Mapping[str, str] = field(default_factory=dict)
+    # where to send an email draft (--eml); never printed, logged or put in metadata
+    email: str | None = None
+    # how shorthand was read (`explain` shows each one)
+    readings: tuple[Reading, ...] = ()
 
     def value(self, key: str) -> Any:
         """The value a content rule sees for `key` (biomarkers are top-level keys there)."""
@@ -153,15 +172,31 @@ class Profile:
         data["settings"] = list(self.settings)
         data["biomarkers"] = dict(self.biomarkers)
         data["care_team"] = dict(self.care_team)
+        data["readings"] = [asdict(r) for r in self.readings]
         if not with_name:
             data.pop("name")
+            data.pop("email")
         return data
+
+    @property
+    def warnings(self) -> list[str]:
+        """Readings that set aside something the person wrote (HER2 2+ without ISH)."""
+        return [str(r) for r in self.readings if r.warn]
 
 
 # ---------------------------------------------------------------- normalisers
 
 class Invalid(ValueError):
     """A single field problem; the message is completed with the field name."""
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A normaliser's answer with a word on how it was read (shown by `explain`)."""
+
+    value: Any
+    note: str = ""
+    warn: bool = False
 
 
 def _text(raw: Any) -> str:
@@ -183,17 +218,104 @@ def _choice(allowed: tuple[str, ...], alias: str | None = None) -> Callable[[Any
     return norm
 
 
-def _stage(raw: Any) -> str:
+SIGNS = {"+": "positive", "pos": "positive", "positive": "positive", "+ve": "positive",
+         "-": "negative", "neg": "negative", "negative": "negative", "-ve": "negative"}
+RECEPTORS = {"er": ("er",), "pr": ("pr", "pgr"), "hr": ("hr",)}
+
+
+def _receptor(field_name: str) -> Callable[[Any], Any]:
+    """ER, PR or HR status, also as a report writes it: `ER+`, `PR-`, `PgR positive`."""
+    plain = _choice(STATUS, "status")
+    mine = RECEPTORS[field_name]
+
+    def norm(raw: Any) -> Any:
+        text = _text(raw)
+        match = re.fullmatch(r"(er|pgr|pr|hr)\s*[:=]?\s*(.+)", text.lower())
+        if match and match.group(2) in SIGNS:
+            if match.group(1) not in mine:
+                other = "pr" if match.group(1) == "pgr" else match.group(1)
+                raise Invalid(f"{_show(text)} is the {match.group(1).upper()} status, not "
+                              f"{field_name.upper()} (did you mean {other}: {SIGNS[match.group(2)]}?)")
+            return Noted(SIGNS[match.group(2)])
+        return plain(text)
+    return norm
+
+
+ISH = r"(?:ish|fish|cish|sish|ddish|dish|silver ish|dual ish)"
+ISH_RESULT = {"negative": "negative", "neg": "negative", "-": "negative",
+              "not amplified": "negative", "non-amplified": "negative",
+              "nonamplified": "negative", "non amplified": "negative",
+              "positive": "positive", "pos": "positive", "+": "positive",
+              "amplified": "positive"}
+HER2_SCORE = {
+    "0": Noted("negative", "IHC 0 is HER2-negative"),
+    "1+": Noted("low", "IHC 1+ is HER2-low"),
+    "3+": Noted("positive", "IHC 3+ is HER2-positive"),
+    "2+ negative": Noted("low", "IHC 2+ with a negative ISH test is HER2-low"),
+    "2+ positive": Noted("positive", "IHC 2+ with a positive ISH test is HER2-positive"),
+    "2+": Noted("unknown", "IHC 2+ is equivocal until an ISH test decides, so no medicine "
+                "that depends on HER2 is shown; write '2+ ISH negative' or '2+ ISH positive' "
+                "when the result is in", warn=True),
+}
+
+
+def _her2(raw: Any) -> Any:
+    """HER2 as a word (positive, low, ...) or as a pathology report gives it: the IHC score
+    0, 1+, 2+ or 3+, with the ISH result for 2+ (`2+ ISH negative`, `2+/FISH+`)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    text = _text(raw)
+    key = " ".join(re.sub(r"[,;:/()]", " ", text.lower()).split())
+    if key in HER2:
+        return key
+    if key in ALIASES["her2"]:
+        return ALIASES["her2"][key]
+    named = re.fullmatch(r"her-?2(.*)", key)
+    if named:
+        rest = named.group(1).strip()
+        if rest in SIGNS:
+            return Noted(SIGNS[rest])
+        rest = rest.lstrip(" -")
+        if rest.replace("-", "").replace(" ", "") in ("low", "ultralow"):
+            return Noted(rest.replace("-", "").replace(" ", ""))
+        key = rest
+    key = re.sub(r"^(?:status\s*)?(?:ihc\s*)?(?:score\s*)?", "", key).strip()
+    key = "0" if key == "0+" else key
+    if key in HER2_SCORE:
+        return HER2_SCORE[key]
+    match = re.fullmatch(rf"2\+\s*(?:ihc\s*)?(?:and\s*|with\s*)?{ISH}\s*(.+)", key)
+    if match and match.group(1).strip() in ISH_RESULT:
+        return HER2_SCORE["2+ " + ISH_RESULT[match.group(1).strip()]]
+    if re.fullmatch(r"[123]", key):
+        raise Invalid(f"{_show(text)} is not a HER2 result: write the IHC score as 0, 1+, 2+ "
+                      "or 3+, or one of positive, low, ultralow, negative, unknown")
+    try:
+        return _choice(HER2, "her2")(key)
+    except Invalid:
+        raise Invalid(_not_one_of(text, HER2) + "; the IHC score (0, 1+, 2+ with the ISH "
+                      "result, 3+) is accepted too") from None
+
+
+def _stage(raw: Any) -> Any:
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     text = _text(raw)
     key = re.sub(r"^stage\s*", "", text.strip().lower())
     if key in ("unknown", "i don't know", "?"):
         return "unknown"
-    match = re.fullmatch(r"(0|1|2|3|4|i{1,3}|iv)([abc])?", key)
+    match = re.fullmatch(r"(0|1|2|3|4|i{1,3}|iv)\s*([abc])?", key)
     if match and not (match.group(2) and match.group(1) in ("0", "4", "iv")):
-        return ROMAN[match.group(1)]
-    raise Invalid(_not_one_of(text, STAGES) + " (sub-stages such as IIIA are accepted)")
+        stage = ROMAN[match.group(1)]
+        if match.group(2):
+            sub = (match.group(1) + match.group(2)).upper()
+            return Noted(stage, f"sub-stage {sub} is part of stage {stage}")
+        return stage
+    if re.match(r"[ycpra]{0,3}t(?:is|x|[0-4])|[ycp]{0,2}n(?:x|[0-3])|[cp]?m(?:x|[01])\b", key):
+        hint = " (M1 means stage IV: write stage: IV)" if re.search(r"m1", key) else ""
+        raise Invalid(f"{_show(text)} is a TNM description, not a stage group; write the stage "
+                      "group (0, I, II, III or IV) from the full prognostic staging in the "
+                      f"pathology report{hint}")
+    raise Invalid(_not_one_of(text, STAGES) + " (sub-stages such as IIIA or 2B are accepted)")
 
 
 def _tristate(raw: Any) -> str:
@@ -203,8 +325,17 @@ def _tristate(raw: Any) -> str:
     return {"yes": "true", "no": "false"}.get(text) or _choice(TRISTATE)(text)
 
 
+def split_list(raw: Any) -> list[Any]:
+    """A list, or a string with items separated by commas or semicolons ('bone, liver')."""
+    if isinstance(raw, list):
+        return raw
+    if isinstance(raw, str) and re.search(r"[,;]", raw):
+        return [part.strip() for part in re.split(r"[,;]", raw) if part.strip()]
+    return [raw]
+
+
 def _sites(raw: Any) -> tuple[str, ...]:
-    items = raw if isinstance(raw, list) else [raw]
+    items = split_list(raw)
     out: list[str] = []
     bad: list[str] = []
     one = _choice(SITES, "site")
@@ -223,8 +354,41 @@ def _sites(raw: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _province(raw: Any) -> str:
-    return _choice(PROVINCES)(raw).upper()
+PROVINCE_NAMES = {
+    "AB": ("alberta", "alta"),
+    "BC": ("british columbia", "colombie britannique"),
+    "MB": ("manitoba", "man"),
+    "NB": ("new brunswick", "nouveau brunswick"),
+    "NL": ("newfoundland and labrador", "terre neuve et labrador", "newfoundland",
+           "terre neuve", "nfld", "nf"),
+    "NS": ("nova scotia", "nouvelle ecosse"),
+    "NT": ("northwest territories", "territoires du nord ouest", "nwt", "tno"),
+    "NU": ("nunavut",),
+    "ON": ("ontario", "ont"),
+    "PE": ("prince edward island", "ile du prince edouard", "pei", "ipe"),
+    "QC": ("quebec", "pq", "que"),
+    "SK": ("saskatchewan", "sask"),
+    "YT": ("yukon", "yukon territory", "territoire du yukon", "yk"),
+}
+
+
+def _fold_name(text: str) -> str:
+    """Lowercase, accents and punctuation folded: 'Île-du-Prince-Édouard' -> 'ile du prince edouard'."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    plain = plain.lower().replace("&", " and ").replace("saint", "st")
+    return " ".join(re.sub(r"[-.'’,]", " ", plain).split())
+
+
+def _province(raw: Any) -> Any:
+    text = _text(raw)
+    if text.upper() in PROVINCES:
+        return text.upper()
+    key = _fold_name(text)
+    for code, names in PROVINCE_NAMES.items():
+        if key in names:
+            return Noted(code)
+    raise Invalid(_not_one_of(text, PROVINCES) + ", or the name of a province or territory "
+                  "(English or French)")
 
 
 def _language(raw: Any) -> str:
@@ -255,6 +419,22 @@ def _name(raw: Any) -> str | None:
     return clean_text(raw) or None
 
 
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def _email(raw: Any) -> str | None:
+    """An address for the email draft (--eml). Private: messages never repeat it."""
+    if not isinstance(raw, str):
+        raise Invalid("is not an email address (write it like name@example.ca)")
+    text = raw.strip()
+    if not text:
+        return None
+    if len(text) > 254 or not EMAIL.fullmatch(text):
+        raise Invalid("is not an email address (write it like name@example.ca)")
+    return text
+
+
 def _date(raw: Any) -> dt.date:
     if isinstance(raw, dt.datetime):
         return raw.date()
@@ -275,10 +455,10 @@ def _date(raw: Any) -> dt.date:
 FIELDS: dict[str, Callable[[Any], Any]] = {
     "stage": _stage,
     "type": _choice(TYPES, "type"),
-    "er": _choice(STATUS, "status"),
-    "pr": _choice(STATUS, "status"),
-    "hr": _choice(STATUS, "status"),
-    "her2": _choice(HER2, "her2"),
+    "er": _receptor("er"),
+    "pr": _receptor("pr"),
+    "hr": _receptor("hr"),
+    "her2": _her2,
     "menopause": _choice(MENOPAUSE, "menopause"),
     "sex": _choice(SEXES, "sex"),
     "metastases": _sites,
@@ -286,6 +466,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "province": _province,
     "language": _language,
     "name": _name,
+    "email": _email,
     "phase": _choice(PHASES, "phase"),
     "start_date": _date,
 }
@@ -323,15 +504,40 @@ def _drug_lookup(known_drugs: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return lookup
 
 
+SHAPE = "a profile is a set of fields like `stage: IV`"
+QUIET = ("name", "email", "start_date")  # never echoed in a reading
+
+
+def not_a_profile(data: Any) -> str | None:
+    """Why `data` cannot be a profile (empty, a list, a single value), or None."""
+    if isinstance(data, dict):
+        return None
+    if data is None or (isinstance(data, str) and not data.strip()):
+        return f"the profile is empty; {SHAPE}"
+    if isinstance(data, list):
+        return f"{SHAPE}, not a list" + (" (remove the '-' before each field)"
+                                          if data and all(isinstance(i, dict) for i in data) else "")
+    hint = " (is a space missing after a colon?)" if isinstance(data, str) and ":" in data else ""
+    return f"{SHAPE}, not a single value{hint}"
+
+
 def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None) -> Profile:
     """Turn raw profile data into a Profile, or raise ProfileError listing every problem."""
-    if not isinstance(data, dict):
-        raise ProfileError(f"Profile: expected a mapping of fields (stage, type, er, ...), got {type(data).__name__}")
+    shape = not_a_profile(data)
+    if shape:
+        raise ProfileError(f"Profile: {shape}")
     problems: list[str] = []
     values: dict[str, Any] = {}
+    readings: list[Reading] = []
 
     def problem(key: str, message: str) -> None:
         problems.append(f"Profile field '{key}': {message}")
+
+    def read(key: str, raw: Any, value: Any, note: str = "", warn: bool = False) -> None:
+        given = f"[{', '.join(map(str, raw))}]" if isinstance(raw, list) else str(raw).strip()
+        shown = f"[{', '.join(value)}]" if isinstance(value, tuple) else str(value)
+        if note or given.lower() != shown.lower():
+            readings.append(Reading(key, given, shown, note, warn))
 
     for key, raw in data.items():
         if not isinstance(key, str):
@@ -346,20 +552,27 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
             continue  # not given: the default applies
         if key in FIELDS:
             try:
-                values[key] = FIELDS[key](raw)
+                value = FIELDS[key](raw)
             except Invalid as exc:
                 problem(key, str(exc))
+                continue
+            note, warn = "", False
+            if isinstance(value, Noted):
+                value, note, warn = value.value, value.note, value.warn
+            values[key] = value
+            if key not in QUIET and not isinstance(raw, bool):
+                read(key, raw, value, note, warn)
     values["biomarkers"] = _biomarkers(data.get("biomarkers"), problem)
     values["care_team"] = _care_team(data.get("care_team"), problem)
     values["prior_therapies"], values["prior_settings"] = _prior(
-        data.get("prior_therapies"), known_drugs, problem)
+        data.get("prior_therapies"), known_drugs, problem, read)
     (values["current_therapies"], values["regimens"],
-     values["chosen"]) = _current(data.get("current_therapies"), known_drugs, problem)
+     values["chosen"]) = _current(data.get("current_therapies"), known_drugs, problem, read)
 
     _derive_and_check(values, data, problem)
     if problems:
         raise ProfileError(problems)
-    return Profile(**values)
+    return Profile(**values, readings=tuple(readings))
 
 
 def _biomarkers(raw: Any, problem: Callable[[str, str], None]) -> dict[str, str]:
@@ -426,14 +639,22 @@ def _drug_id(item: Any, field_name: str, lookup: Mapping[str, str] | None,
     return lookup[text]
 
 
-def _entries(raw: Any) -> list[Any]:
+def _entries(raw: Any, whole: Callable[[str], bool] = lambda text: False) -> list[Any]:
+    """The items of a list field: a list, or a string of items separated by commas or
+    semicolons (unless the whole string is itself a name, as `whole` says)."""
     if raw in (None, "", []):
         return []
+    if isinstance(raw, str) and not whole(raw):
+        return split_list(raw)
     return raw if isinstance(raw, list) else [raw]
 
 
+Read = Callable[..., None]
+
+
 def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
-           problem: Callable[[str, str], None]) -> tuple[tuple[str, ...], dict[str, str]]:
+           problem: Callable[[str, str], None], read: Read = lambda *a, **k: None
+           ) -> tuple[tuple[str, ...], dict[str, str]]:
     """Plain names, or {drug: NAME, setting: before-surgery | after-surgery | metastatic}."""
     lookup = _drug_lookup(known) if known is not None else None
     out: list[str] = []
@@ -459,6 +680,7 @@ def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
         drug = _drug_id(item, "prior_therapies", lookup, problem)
         if drug is None:
             continue
+        read("prior_therapies", item, drug)
         if drug not in out:
             out.append(drug)
         if setting:
@@ -484,7 +706,7 @@ def _fold(text: str) -> str:
 
 
 def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
-             problem: Callable[[str, str], None]
+             problem: Callable[[str, str], None], read: Read = lambda *a, **k: None
              ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
     """Drug ids, brand names, regimen ids or codes, or {drug: NAME, reason: trial | off-label}."""
     lookup = _drug_lookup(known) if known is not None else None
@@ -493,7 +715,11 @@ def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
     drugs: list[str] = []
     regs: list[str] = []
     chosen: dict[str, str] = {}
-    for n, item in enumerate(_entries(raw)):
+
+    def whole(text: str) -> bool:  # a regimen title or drug name that holds a comma
+        return _fold(text) in reg_lookup or (lookup is not None and text.strip().lower() in lookup)
+
+    for n, item in enumerate(_entries(raw, whole)):
         if isinstance(item, dict):
             where = f"current_therapies[{n + 1}]"
             extra = sorted(set(map(str, item)) - {"drug", "reason"})
@@ -531,6 +757,8 @@ def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
             for drug in regimens[rid].get("drugs", ()):
                 if drug not in drugs:
                     drugs.append(drug)
+            read("current_therapies", text, ", ".join(regimens[rid].get("drugs", ())),
+                 f"the regimen {rid}")
             continue
         if lookup is not None and text.lower() not in lookup:
             names = list(lookup) + list(reg_lookup)
@@ -540,6 +768,7 @@ def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
                     "see `booklet content list drugs` and `booklet content list regimens`")
             continue
         drug = lookup[text.lower()] if lookup is not None else text.lower()
+        read("current_therapies", text, drug)
         if drug not in drugs:
             drugs.append(drug)
     return tuple(drugs), tuple(regs), chosen
@@ -601,36 +830,112 @@ def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
 # ---------------------------------------------------------------- loading
 
 def parse_text(text: str, source: str) -> Any:
-    """Parse YAML or JSON profile text (JSON is YAML; safe loading only)."""
-    import yaml
-
+    """Parse profile text: `.json` files as JSON, everything else as YAML (text that starts
+    with `{` from standard input or an unnamed source is tried as JSON first). Safe loading
+    only; a key given twice is an error naming its lines."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProfileError(f"{source}: file is larger than {MAX_BYTES // 1000} KB; a profile is a few lines")
     if "\x00" in text:
         raise ProfileError(f"{source}: contains a NUL byte; is it a text file?")
-    stripped = text.lstrip()
+    if not text.strip():
+        return None  # normalise says the profile is empty
     try:
-        if stripped.startswith(("{", "[")):
+        if source.lower().endswith(".json"):
+            return parse_json(text, source)
+        if not Path(source).suffix and text.lstrip().startswith(("{", "[")):
             try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                pass
-        return _safe_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = getattr(exc, "problem", None) or "not valid YAML or JSON"
-        raise ProfileError(f"{source}: cannot read the profile{where}: {what}") from None
+                return parse_json(text, source)
+            except ProfileError:
+                pass  # a YAML flow mapping such as {stage: IV}
+        return _safe_yaml(text, source)
     except RecursionError:
         raise ProfileError(f"{source}: the profile is nested too deeply") from None
+
+
+def _twice(where: str, lines: list[int]) -> str:
+    lines = sorted(set(lines))
+    on = (f", on lines {', '.join(map(str, lines[:-1]))} and {lines[-1]}" if len(lines) > 1
+          else f", on line {lines[0]}" if lines else "")
+    return f"Profile field '{where}': given more than once{on}; keep one"
+
+
+def parse_json(text: str, source: str) -> Any:
+    """JSON with JSON's own rules and messages (no trailing commas, no comments)."""
+    twice: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                twice.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        hint = ""
+        before = text[:exc.pos].rstrip()
+        if before.endswith(",") and text[exc.pos:exc.pos + 1] in ("}", "]"):
+            hint = " (JSON allows no comma before a closing } or ])"
+        raise ProfileError(f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
+                           f"{exc.msg}{hint}") from None
+    if twice:
+        lines = _json_key_lines(text)
+        found = sorted((min(at), path) for path, at in lines.items() if len(at) > 1)
+        raise ProfileError([f"{source}: " + _twice(path, lines[path]) for _, path in found]
+                           or [f"{source}: " + _twice(k, []) for k in twice])
+    return data
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|\n')
+
+
+def _json_key_lines(text: str) -> dict[str, list[int]]:
+    """For valid JSON: each key's dotted path -> the lines it is written on."""
+    out: dict[str, list[int]] = {}
+    stack: list[list[Any]] = []  # [kind, key or index]
+    line, last = 1, None
+    for tok in _TOKEN.finditer(text):
+        t = tok.group()
+        if t == "\n":
+            line += 1
+            continue
+        if t in "{[":
+            if stack and stack[-1][0] == "[" and last in ("[", ","):
+                stack[-1][1] += 1
+            stack.append([t, None if t == "{" else -1])
+        elif t in "}]":
+            stack.pop()
+        elif t == ":" and stack and stack[-1][0] == "{":
+            pass
+        elif t.startswith('"') and stack and stack[-1][0] == "{" and last in ("{", ","):
+            stack[-1][1] = json.loads(t)
+            path = _path(stack)
+            out.setdefault(path, []).append(line)
+        elif stack and stack[-1][0] == "[" and last in ("[", ",") and t != ",":
+            stack[-1][1] += 1
+        last = t if t in "{[,:" else "value"
+    return out
+
+
+def _path(stack: list[list[Any]]) -> str:
+    parts = ""
+    for kind, key in stack:
+        if kind == "{":
+            parts += ("." if parts else "") + str(key)
+        else:
+            parts += f"[{key + 1}]"
+    return parts
 
 
 class _NoAliasLoader:  # built lazily so that importing this module stays cheap
     cls: Any = None
 
 
-def _safe_yaml(text: str) -> Any:
-    """yaml.safe_load without anchors/aliases (no recursive or exponential documents)."""
+def _safe_yaml(text: str, source: str = "profile") -> Any:
+    """yaml.safe_load without anchors/aliases (no recursive or exponential documents), and
+    with an error for a key given twice (YAML keeps the last one without a word)."""
     import yaml
 
     if _NoAliasLoader.cls is None:
@@ -651,7 +956,46 @@ def _safe_yaml(text: str) -> Any:
             "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
             list("tTfF"))
         _NoAliasLoader.cls = Loader
-    return yaml.load(text, Loader=_NoAliasLoader.cls)  # noqa: S506 - SafeLoader subclass
+    loader = None
+    try:
+        loader = _NoAliasLoader.cls(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        twice = _yaml_twice(node, "")
+        if twice:
+            raise ProfileError([f"{source}: {t}" for _, t in sorted(twice)])
+        return loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        raise ProfileError(f"{source}: contains a control character (U+{exc.character:04X}) "
+                           f"at character {exc.position + 1}; is it a text file?") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or "not valid YAML or JSON"
+        raise ProfileError(f"{source}: cannot read the profile{where}: {what}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _yaml_twice(node: Any, path: str) -> list[tuple[int, str]]:
+    """Keys given more than once in any mapping under `node`: (first line, message)."""
+    import yaml
+
+    out: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[str, list[int]] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                name = f"{path}.{key.value}" if path else key.value
+                lines.setdefault(name, []).append(key.start_mark.line + 1)
+                out += _yaml_twice(value, name)
+        out += [(found[0], _twice(name, found)) for name, found in lines.items() if len(found) > 1]
+    elif isinstance(node, yaml.SequenceNode):
+        for n, item in enumerate(node.value, 1):
+            out += _yaml_twice(item, f"{path}[{n}]")
+    return out
 
 
 def read_source(path: str) -> tuple[str, str]:
