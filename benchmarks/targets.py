@@ -83,7 +83,9 @@ def layout(pdf: Path, html: str) -> tuple[list[int], list[int]]:
             sparse.append(n)
         last = max(body, key=lambda ln: float(ln.get("yMax")))
         last_text = " ".join(w.text or "" for w in last.findall("word"))
-        if last_text in headings:
+        heights = sorted(float(ln.get("yMax")) - float(ln.get("yMin")) for ln in body)
+        tall = float(last.get("yMax")) - float(last.get("yMin")) >= 1.12 * heights[len(heights) // 2]
+        if last_text in headings and tall:  # headings are set larger than body text
             orphans.append(n)
     return sparse, orphans
 

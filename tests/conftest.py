@@ -18,8 +18,8 @@ settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-AS_OF = dt.date(2026, 11, 26)  # review dates are judged against this, not the calendar
-DATE = "2026-11-26"
+AS_OF = dt.date(2026, 12, 4)  # review dates are judged against this, not the calendar
+DATE = "2026-12-04"
 
 
 @pytest.fixture(scope="session")
@@ -95,4 +95,4 @@ def _no_network(monkeypatch):
     yield
 
 
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795651200")  # 2026-11-26
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")  # 2026-12-04

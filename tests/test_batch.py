@@ -20,7 +20,7 @@ BAD2 = "p4,,IV,idc,positive,positive,positive,post,robot,,,,\n"
 
 
 def batch(*args):
-    return runner.invoke(app, ["batch", *map(str, args), "--date", "2026-11-26"])
+    return runner.invoke(app, ["batch", *map(str, args), "--date", "2026-12-04"])
 
 
 def write(tmp_path, text, name="day.csv"):
@@ -201,7 +201,7 @@ def test_batch_bytes_are_the_same_run_after_run_whatever_jobs(tmp_path):
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}"
         subprocess.run([sys.executable, "-m", "booklet", "batch", str(src), "--out-dir", str(out),
-                        "--date", "2026-11-26", "--jobs", jobs], env=env, check=True,
+                        "--date", "2026-12-04", "--jobs", jobs], env=env, check=True,
                        capture_output=True)
         outs.append(out)
     names = sorted(p.name for p in outs[0].iterdir())

@@ -102,14 +102,14 @@ def test_profile_without_pathway_content_is_a_clear_error():
 def test_render_html_format(tmp_path):
     out = tmp_path / "b.html"
     result = run("render", "--example", "stage-iv-hr-pos-her2-pos", "--format", "html",
-                 "-o", str(out), "--date", "2026-11-26")
+                 "-o", str(out), "--date", "2026-12-04")
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
 
 
 def test_content_check_is_clean():
-    result = run("content", "check", "--as-of", "2026-11-26")
+    result = run("content", "check", "--as-of", "2026-12-04")
     assert result.exit_code == 0, result.output
     assert "content check: ok" in result.stdout
 
@@ -199,7 +199,7 @@ def test_render_keeps_an_existing_file_unless_forced(tmp_path):
     assert result.stderr == f"error: option '-o': {out} exists; use --force to overwrite it\n"
     assert out.read_text() == "keep me"
     forced = run("render", profile_file(tmp_path), "-o", str(out), "--format", "html", "--force",
-                 "--date", "2026-11-26")
+                 "--date", "2026-12-04")
     assert forced.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
 
 
@@ -304,6 +304,6 @@ def test_validate_checks_the_password_column(tmp_path):
 def test_render_says_when_her2_2plus_is_read_as_unknown(tmp_path):
     out = tmp_path / "b.html"
     result = run("render", profile_file(tmp_path, "stage: II\nher2: 2+\n"), "-o", str(out),
-                 "--format", "html", "--date", "2026-11-26")
+                 "--format", "html", "--date", "2026-12-04")
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("note: her2: '2+' is read as unknown (IHC 2+ is equivocal")

@@ -21,7 +21,7 @@ def test_branded_booklet_is_valid_and_shows_the_clinic(tmp_path):
 
     out = tmp_path / "b.pdf"
     result = runner.invoke(app, ["render", "--example", "stage-iv-triple-negative", "-o", str(out),
-                                 "--clinic", str(CLINIC), "--date", "2026-11-26"])
+                                 "--clinic", str(CLINIC), "--date", "2026-12-04"])
     assert result.exit_code == 0, result.output
     report = page.validate_pdf(out, profile="ua1")
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures][:5]

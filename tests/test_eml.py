@@ -52,7 +52,7 @@ def test_render_eml_attaches_the_pdf_byte_for_byte(tmp_path):
     profile = {"stage": "IV", "er": "positive", "her2": "positive", "name": "Zora Quill",
                "email": EMAIL}
     out = tmp_path / "zq.pdf"
-    result = runner.invoke(app, ["render", "-", "-o", str(out), "--eml", "--date", "2026-11-26"],
+    result = runner.invoke(app, ["render", "-", "-o", str(out), "--eml", "--date", "2026-12-04"],
                            input=json.dumps(profile))
     assert result.exit_code == 0, result.output
     draft = tmp_path / "zq.eml"
@@ -91,7 +91,7 @@ def test_batch_per_row_passwords_and_drafts(tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, ["batch", str(src), "--out-dir", str(out), "--encrypt",
                                  "--password-column", "pw", "--eml", "--jobs", "1",
-                                 "--date", "2026-11-26"])
+                                 "--date", "2026-12-04"])
     assert result.exit_code == 1, result.output
     assert "2 rendered, 0 skipped, 2 failed" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["a1.eml", "a1.pdf", "b2.eml", "b2.pdf", "errors.csv"]

@@ -52,7 +52,7 @@ def test_cli_encrypts_with_a_password_file(tmp_path):
     pw.write_text(PASSWORD + "\n")
     out = tmp_path / "b.pdf"
     result = CliRunner().invoke(app, ["render", "--example", "stage-iv-hr-pos-her2-pos-full", "-o", str(out),
-                                      "--encrypt", "--password-file", str(pw), "--date", "2026-11-26"])
+                                      "--encrypt", "--password-file", str(pw), "--date", "2026-12-04"])
     assert result.exit_code == 0, result.output
     with pikepdf.open(out, password=PASSWORD) as doc:
         assert doc.is_encrypted and len(doc.pages) > 10

@@ -20,7 +20,7 @@ def test_name_only_on_the_cover(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     runner = CliRunner()
     out = tmp_path / "out.pdf"
-    result = runner.invoke(app, ["render", "-", "-o", str(out), "--date", "2026-11-26"],
+    result = runner.invoke(app, ["render", "-", "-o", str(out), "--date", "2026-12-04"],
                            input=json.dumps(PROFILE))
     assert result.exit_code == 0, result.output
     assert "Zebulon" not in result.output
@@ -40,7 +40,7 @@ def test_name_in_metadata_only_when_asked(tmp_path):
     runner = CliRunner()
     out = tmp_path / "out.pdf"
     result = runner.invoke(app, ["render", "-", "-o", str(out), "--name-in-metadata",
-                                 "--date", "2026-11-26"], input=json.dumps(PROFILE))
+                                 "--date", "2026-12-04"], input=json.dumps(PROFILE))
     assert result.exit_code == 0
     from pypdf import PdfReader
 

@@ -53,7 +53,7 @@ def test_installed_wheel_renders_from_another_folder(wheel, tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     out = subprocess.run([str(venv / "bin" / "booklet"), "render", "--example", "stage-iv-hr-pos-her2-pos",
-                          "-o", "b.pdf", "--date", "2026-11-26"], cwd=work, env=env,
+                          "-o", "b.pdf", "--date", "2026-12-04"], cwd=work, env=env,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (work / "b.pdf").read_bytes().startswith(b"%PDF")

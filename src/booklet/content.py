@@ -213,6 +213,7 @@ class RegimenPart(Model):
     cycles: int | None = None      # None: as long as it works (or as the team decides)
     days: str = ""                 # which days of the cycle, in words ("day 1", "days 1 to 21")
     visit: str = ""                # how long a treatment visit usually takes
+    starts: str = ""               # when it starts, if not right after the part before ("after surgery")
 
 
 class Regimen(Item):
@@ -348,7 +349,8 @@ class Library:
         if "_catalog" not in self.__dict__:
             catalog = Catalog({d.id: [d.name, *d.brands] for d in self.drugs.values()})
             catalog.regimens = {r.id: {"title": r.title, "names": [r.title, *r.names],
-                                       "drugs": list(r.drugs)} for r in self.regimens.values()}
+                                       "drugs": list(r.drugs), "applies": r.applies}
+                                for r in self.regimens.values()}
             self.__dict__["_catalog"] = catalog
         return self.__dict__["_catalog"]
 

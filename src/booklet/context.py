@@ -215,8 +215,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             count = (ui["cycle_count"].format(n=part.cycles) if part.cycles
                      else ui["cycle_ongoing"])
             parts.append({"name": part.name, "drugs": names, "cycle": cycle, "count": count,
-                          "days": part.days, "visit": part.visit})
+                          "days": part.days, "visit": part.visit, "starts": part.starts})
         return {"id": f"regimen-{r.id}", "title": r.title,
+                "has_visit": any(p["visit"] for p in parts),
                 "what": joined(resolve(r.what, profile, lib)), "parts": parts,
                 "sources": source_line(r)}
 
@@ -367,7 +368,7 @@ def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
     """The steps as a simple path of dots; the current one is larger and labelled."""
     if not path:
         return ""
-    row = 34  # one list row (1.9em) = 34 units
+    row = 34  # one list row (1.55em) = 34 units
     height = row * len(path)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="{height}" '
            f'viewBox="0 0 28 {height}">']
@@ -419,23 +420,30 @@ def _glance_urgent(plan: Plan) -> list[str]:
 
 
 def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:
-    """The usual cycle days from the start date: one row per cycle, at most 18 rows."""
+    """The usual first day of each round from the start date, at most 18 rows. It stops at a
+    part that starts later (after surgery): the team sets those dates."""
     start = plan.profile.start_date
     if start is None or not plan.regimens:
         return None
-    rows = []
+    rows: list[dict[str, Any]] = []
     day = start
+    stop = ""
     for r in plan.regimens:
         for part in r.item.parts:
+            if part.starts and rows:
+                stop = ui["calendar_later_part"].format(part=part.name, starts=part.starts)
+                break
             if not part.cycle_days:
                 continue
             count = part.cycles or max(1, min(6, 168 // part.cycle_days))
             for n in range(1, count + 1):
+                if len(rows) >= 18:
+                    return {"rows": rows, "more": ui["calendar_more"]}
                 rows.append({"part": part.name, "cycle": n, "date": long_date(day),
                              "days": part.days})
                 day = day + dt.timedelta(days=part.cycle_days)
-                if len(rows) >= 18:
-                    return {"rows": rows, "more": True}
             if part.cycles is None:
-                return {"rows": rows, "more": True}
-    return {"rows": rows, "more": False} if rows else None
+                return {"rows": rows, "more": ui["calendar_more"]}
+        if stop:
+            break
+    return {"rows": rows, "more": stop} if rows else None

@@ -529,6 +529,7 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
     problems: list[str] = []
     values: dict[str, Any] = {}
     readings: list[Reading] = []
+    pending: list[tuple[str, list[str]]] = []  # regimen names, read once the sub-type is known
 
     def problem(key: str, message: str) -> None:
         problems.append(f"Profile field '{key}': {message}")
@@ -567,9 +568,20 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
     values["prior_therapies"], values["prior_settings"] = _prior(
         data.get("prior_therapies"), known_drugs, problem, read)
     (values["current_therapies"], values["regimens"],
-     values["chosen"]) = _current(data.get("current_therapies"), known_drugs, problem, read)
+     values["chosen"]) = _current(data.get("current_therapies"), known_drugs, problem, read,
+                                  pending)
 
     _derive_and_check(values, data, problem)
+    if pending:
+        _resolve_regimens(values, pending, getattr(known_drugs, "regimens", {}), problem, read)
+    named = values.get("current_therapies") or pending
+    if values.get("phase") == "diagnosis" and named:
+        problem("phase", "'diagnosis' conflicts with current_therapies (nothing is decided at "
+                "diagnosis); use before-surgery, after-surgery or follow-up, or leave out "
+                "current_therapies")
+    if values.get("start_date") and not named:
+        problem("start_date", "is given without current_therapies (it is the first day of the "
+                "current treatment)")
     if problems:
         raise ProfileError(problems)
     return Profile(**values, readings=tuple(readings))
@@ -688,6 +700,44 @@ def _prior(raw: Any, known: Mapping[str, Iterable[str]] | None,
     return tuple(out), settings
 
 
+def _resolve_regimens(values: dict[str, Any], pending: list[tuple[str, list[str]]],
+                      regimens: Mapping[str, Mapping[str, Any]],
+                      problem: Callable[[str, str], None], read: Read) -> None:
+    """A regimen name or code, read against the stage and sub-type: a code that fits one
+    regimen for this profile names it; one that fits several is an error listing them; a
+    regimen for another stage or sub-type is an error naming its rule."""
+    from booklet.rules import match
+
+    trial = Profile(**{k: v for k, v in values.items() if k not in ("current_therapies",)})
+    drugs = list(values.get("current_therapies", ()))
+    regs = list(values.get("regimens", ()))
+    for text, hits in pending:
+        fitting = [r for r in hits if match(regimens[r].get("applies", {}), trial).ok]
+        if len(fitting) != 1:
+            shown = fitting or hits
+            names = "; ".join(f"{r} ({regimens[r].get('title', r)})" for r in shown)
+            if len(hits) == 1:
+                rule = ", ".join(f"{k} {'/'.join(v)}"
+                                 for k, v in regimens[hits[0]].get("applies", {}).items())
+                problem("current_therapies", f"{_show(text)} is the regimen {hits[0]}, used for "
+                        f"{rule}; it does not fit this profile")
+            else:
+                problem("current_therapies", f"{_show(text)} can mean more than one regimen"
+                        f"{' for this profile' if fitting else ''}: {names}. Write the regimen id")
+            continue
+        rid = fitting[0]
+        if rid not in regs:
+            regs.append(rid)
+        for drug in regimens[rid].get("drugs", ()):
+            if drug not in drugs:
+                drugs.append(drug)
+        read("current_therapies", text, ", ".join(regimens[rid].get("drugs", ())),
+             f"the regimen {rid}" + (f" (the one of {len(hits)} that fits this profile)"
+                                     if len(hits) > 1 else ""))
+    values["current_therapies"] = tuple(drugs)
+    values["regimens"] = tuple(regs)
+
+
 def _regimen_lookup(regimens: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """Map regimen ids, names and codes (lowercase, spaces and dashes folded) to regimen ids.
     A code that names more than one regimen maps to all of them: it is ambiguous."""
@@ -706,7 +756,8 @@ def _fold(text: str) -> str:
 
 
 def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
-             problem: Callable[[str, str], None], read: Read = lambda *a, **k: None
+             problem: Callable[[str, str], None], read: Read = lambda *a, **k: None,
+             pending: list[tuple[str, list[str]]] | None = None,
              ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
     """Drug ids, brand names, regimen ids or codes, or {drug: NAME, reason: trial | off-label}."""
     lookup = _drug_lookup(known) if known is not None else None
@@ -715,6 +766,7 @@ def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
     drugs: list[str] = []
     regs: list[str] = []
     chosen: dict[str, str] = {}
+    pending = [] if pending is None else pending
 
     def whole(text: str) -> bool:  # a regimen title or drug name that holds a comma
         return _fold(text) in reg_lookup or (lookup is not None and text.strip().lower() in lookup)
@@ -745,20 +797,8 @@ def _current(raw: Any, known: Mapping[str, Iterable[str]] | None,
             problem("current_therapies", str(exc))
             continue
         hits = reg_lookup.get(_fold(text), [])
-        if len(hits) > 1:
-            names = "; ".join(f"{r} ({regimens[r].get('title', r)})" for r in hits)
-            problem("current_therapies", f"{_show(text)} can mean more than one regimen: "
-                    f"{names}. Write the regimen id")
-            continue
         if hits:
-            rid = hits[0]
-            if rid not in regs:
-                regs.append(rid)
-            for drug in regimens[rid].get("drugs", ()):
-                if drug not in drugs:
-                    drugs.append(drug)
-            read("current_therapies", text, ", ".join(regimens[rid].get("drugs", ())),
-                 f"the regimen {rid}")
+            pending.append((text, hits))  # resolved once the stage and sub-type are known
             continue
         if lookup is not None and text.lower() not in lookup:
             names = list(lookup) + list(reg_lookup)
@@ -805,13 +845,6 @@ def _derive_and_check(values: dict[str, Any], raw: Mapping[str, Any],
                 "(menopause applies to women only; leave it out or use unknown)")
     if values.get("sex") == "male":
         values["menopause"] = "unknown"
-    if values.get("phase") == "diagnosis" and values.get("current_therapies"):
-        problem("phase", "'diagnosis' conflicts with current_therapies (nothing is decided at "
-                "diagnosis); use before-surgery, after-surgery or follow-up, or leave out "
-                "current_therapies")
-    if values.get("start_date") and not values.get("current_therapies"):
-        problem("start_date", "is given without current_therapies (it is the first day of the "
-                "current treatment)")
     early = ("before-surgery", "after-surgery")
     for drug, setting in values.get("prior_settings", {}).items():
         if setting == "metastatic" and stage in ("0", "I", "II", "III"):

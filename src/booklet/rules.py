@@ -34,7 +34,10 @@ NO = Match(False)
 
 def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
     conditions: list[Condition] = []
+    timeless = getattr(profile, "timeless", False)  # any point of care (a drug had before)
     for key, allowed in rule.items():
+        if timeless and key in ("setting", "phase", "line"):
+            continue
         if key == "menopause":
             if profile.sex == "male":
                 return NO  # menopause never applies to men

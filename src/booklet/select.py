@@ -42,6 +42,7 @@ class Text:
 
     text: str
     conditions: tuple[Condition, ...] = ()
+    ref: str = ""  # the snippet it comes from, if any (its sources are cited)
 
 
 @dataclass
@@ -172,7 +173,8 @@ class Plan:
             else:
                 out += [(f"{where} short", t.text) for t in d.parts.get("short", [])]
         for r in self.regimens:
-            out += [(f"regimen {r.item.id}", p.text) for p in pieces(r.item.what)]
+            out += [(f"regimen {r.item.id}", t.text)
+                    for t in resolve(r.item.what, self.profile, self.library)]
         out += [(f"standard {p.item.id}", p.item.text) for p in self.standards]
         out += [(f"question {p.item.id}", p.item.text) for p in self.questions]
         return [(w, t) for w, t in out if t]
@@ -223,7 +225,7 @@ def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
                 continue
             text = snippet.text
             result = Match(True, result.conditions + inner.conditions)
-        out.append(Text(" ".join(text.split()), result.conditions))
+        out.append(Text(" ".join(text.split()), result.conditions, piece.ref))
     return out
 
 
@@ -239,7 +241,7 @@ def resolve_body(step: Step, profile: Profile, lib: Library) -> list[Text]:
             if not match(snippet.applies, profile).ok:
                 continue
             text = snippet.text
-        out.append(Text(text, result.conditions))
+        out.append(Text(text, result.conditions, seg.ref))
     return out
 
 
@@ -332,6 +334,10 @@ def _fitting_uses(drug: Drug, profile: Profile) -> tuple[list[PlannedUse], list[
 
 def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
     uses, reasons = _fitting_uses(drug, profile)
+    if not uses and drug.id in profile.prior_therapies:
+        # had before surgery, say, and now after it: still "you have had this"
+        timeless = _timeless(profile)
+        uses, reasons = _fitting_uses(drug, timeless)
     now = drug.id in profile.current_therapies
     chosen = profile.chosen.get(drug.id, "")
     if not uses and not chosen:
@@ -346,6 +352,17 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
         why = f"current therapy; {why}"
     return PlannedDrug(drug, why, conditions, uses=uses, had=drug.id in profile.prior_therapies,
                        now=now, chosen=chosen)
+
+
+def _timeless(profile: Profile) -> Profile:
+    """The same person at any point of care: every setting, phase and line matches
+    (for a drug had before, so it keeps its "you have had this" entry)."""
+    import dataclasses
+
+    class Timeless(Profile):
+        timeless = True
+
+    return Timeless(**{f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)})
 
 
 def check_current(profile: Profile, lib: Library) -> None:
@@ -481,11 +498,15 @@ def _cited(plan: Plan) -> list[str]:
     for sec in plan.walk():
         items.append(sec.item)
     items += [r.item for r in plan.regimens]
+    lib = plan.library
+    for sec in plan.walk():
+        items += [lib.snippets[t.ref] for t in sec.body if t.ref]
     for d in plan.drugs:
         if d.full or d.now:
             items.append(d.item)
             items += d.funding
             items += [u.use.canada for u in d.uses if u.use.canada]
+            items += [lib.snippets[t.ref] for part in d.parts.values() for t in part if t.ref]
         else:
             items.append(_Short(d.item.sources[:1]))
     items += [p.item for p in plan.standards + plan.questions + plan.glossary]
