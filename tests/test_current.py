@@ -124,7 +124,8 @@ def test_the_reason_form_shows_the_card_with_the_team_choice(library):
 def test_explain_json_marks_now_had_later_by_id(library):
     p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
                    "current_therapies": ["letrozole", "ribociclib"],
-                   "prior_therapies": ["tamoxifen", "letrozole"]}, library.drug_names)
+                   "prior_therapies": [{"drug": "tamoxifen", "setting": "after-surgery"},
+                                       "letrozole"]}, library.drug_names)
     drugs = select(p, library).to_json()["drugs"]
     assert drugs["letrozole"]["status"] == "now" and drugs["letrozole"]["had"]
     assert drugs["ribociclib"]["status"] == "now" and drugs["ribociclib"]["card"] == "full"

@@ -132,7 +132,15 @@ class Group(Model):
     id: str
     title: str
     intro: str
+    title_men: str = ""  # the words for a man's booklet, where the group's own are for women
+    intro_men: str = ""
     call_now: Pieces = []  # added to the "call right away" box of every drug in the group
+
+    def title_for(self, sex: str) -> str:
+        return self.title_men if sex == "male" and self.title_men else self.title
+
+    def intro_for(self, sex: str) -> str:
+        return self.intro_men if sex == "male" and self.intro_men else self.intro
 
 
 class Funding(Model):
@@ -260,7 +268,7 @@ class Question(Item):
 class Term(Item):
     term: str
     also: list[str] = []
-    definition: str
+    definition: Prose
 
 
 BLOCK = re.compile(r"^:::[ \t]*(applies[ \t]+(?P<rule>\{.*\})|include[ \t]+(?P<ref>[a-z0-9-]+))?[ \t]*$")
@@ -639,7 +647,7 @@ def item_text(item: Any, uses: list[Use] | None = None) -> list[str]:
         body = "\n\n".join(g.text for g in segments(item.body) if g.text)
         return [item.summary, item.glance, item.done, body]
     if isinstance(item, Term):
-        return [item.definition]
+        return [p.text for p in pieces(item.definition)]
     return [getattr(item, "text", "")]
 
 

@@ -182,12 +182,13 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         elif d.next_up:
             status.append(ui["next_up"])
         group = lib.groups.get(item.group)
+        group_title = group.title_for(profile.sex) if group else ""
         return {
             "id": f"drug-{item.id}",
             "name": item.name,
             "brands": ui["brands"].format(brands=", ".join(item.brands)) if item.brands else "",
             "brand_list": ", ".join(item.brands),
-            "group": group.title if group else "",
+            "group": group_title,
             "status": " ".join(status),
             "condition": note(d.conditions) if not d.now else "",
             "what": joined(d.parts["what"]),
@@ -223,12 +224,14 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
 
     paying = next((f"step-{sec.item.id}" for sec in plan.walk()
                    if sec.item.id in PAYING_SECTIONS and sec.mode == "full"), "")
-    groups = [{"title": g.title, "intro": g.intro, "drugs": [drug(d) for d in members]}
+    sex = profile.sex
+    groups = [{"title": g.title_for(sex), "intro": g.intro_for(sex),
+               "drugs": [drug(d) for d in members]}
               for g, members in plan.drug_groups("full")]
-    compact = [{"title": g.title, "drugs": [drug(d) for d in members]}
+    compact = [{"title": g.title_for(sex), "drugs": [drug(d) for d in members]}
                for g, members in plan.drug_groups("compact")]
     current = [drug(d) for d in plan.current]
-    overview = [{"title": g.title, "drugs": [
+    overview = [{"title": g.title_for(sex), "drugs": [
         {"id": f"drug-{d.item.id}", "name": d.item.name,
          "line": (ui["status_now"] if d.now else ui["status_had"] if d.had
                   else ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"])}
@@ -330,11 +333,12 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "overview": overview,
         "regimens": [regimen(r.item) for r in plan.regimens],
         "calendar": _calendar(plan, ui),
-        "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].title
+        "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].title_for(sex)
                           if d.item.group in lib.groups else ""} for d in plan.current],
         "all_medicines": plan.all_medicines,
         "paying_id": paying,
-        "glossary": [{"term": t.item.term, "definition": t.item.definition}
+        "glossary": [{"term": t.item.term,
+                      "definition": joined(resolve(t.item.definition, profile, lib))}
                      for t in plan.glossary],
         "sources": sources,
     }

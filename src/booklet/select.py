@@ -175,6 +175,12 @@ class Plan:
         for r in self.regimens:
             out += [(f"regimen {r.item.id}", t.text)
                     for t in resolve(r.item.what, self.profile, self.library)]
+        sex = self.profile.sex
+        for group, _ in self.drug_groups():
+            out += [(f"group {group.id}", group.title_for(sex)), (f"group {group.id}", group.intro_for(sex))]
+        for t in self.glossary:
+            out += [(f"glossary {t.item.id}", x.text)
+                    for x in resolve(t.item.definition, self.profile, self.library)]
         out += [(f"standard {p.item.id}", p.item.text) for p in self.standards]
         out += [(f"question {p.item.id}", p.item.text) for p in self.questions]
         return [(w, t) for w, t in out if t]
@@ -343,8 +349,10 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
     if not uses and not chosen:
         return None
     certain = [u for u in uses if not u.conditions]
-    # The drug as a whole is conditional only if every fitting use is.
-    conditions = () if (certain or now) else uses[0].conditions
+    # The drug as a whole is conditional only if every fitting use carries the same
+    # condition; uses for different answers (before and after menopause) each keep theirs.
+    same = len({u.conditions for u in uses}) == 1
+    conditions = () if (certain or now or not same) else uses[0].conditions
     why = " | ".join(dict.fromkeys(reasons))
     if chosen:
         why = f"current therapy chosen by the team ({chosen})" + (f"; {why}" if why else "")
