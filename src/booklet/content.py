@@ -131,15 +131,15 @@ class Snippet(Model):
 class Group(Model):
     id: str
     title: str
-    intro: str
+    intro: Prose
     title_men: str = ""  # the words for a man's booklet, where the group's own are for women
-    intro_men: str = ""
+    intro_men: Prose = ""
     call_now: Pieces = []  # added to the "call right away" box of every drug in the group
 
     def title_for(self, sex: str) -> str:
         return self.title_men if sex == "male" and self.title_men else self.title
 
-    def intro_for(self, sex: str) -> str:
+    def intro_for(self, sex: str) -> Prose:
         return self.intro_men if sex == "male" and self.intro_men else self.intro
 
 

@@ -225,7 +225,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     paying = next((f"step-{sec.item.id}" for sec in plan.walk()
                    if sec.item.id in PAYING_SECTIONS and sec.mode == "full"), "")
     sex = profile.sex
-    groups = [{"title": g.title_for(sex), "intro": g.intro_for(sex),
+    groups = [{"title": g.title_for(sex),
+               "intro": joined(resolve(g.intro_for(sex), profile, lib)),
                "drugs": [drug(d) for d in members]}
               for g, members in plan.drug_groups("full")]
     compact = [{"title": g.title_for(sex), "drugs": [drug(d) for d in members]}
@@ -261,13 +262,14 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
 
     sources = []
     for n, (publisher, ids) in enumerate(publishers.items(), 1):
-        works = []
-        for sid in ids:
-            src = lib.sources[sid]
-            works.append(f"{src.short or _short_title(src.title)}"
-                         + (f" ({src.year})" if src.year else ""))
-        sources.append({"n": n, "publisher": publisher,
-                        "works": "; ".join(dict.fromkeys(works))})
+        years = sorted({lib.sources[sid].year for sid in ids if lib.sources[sid].year})
+        span = (f"{years[0]}" if len(years) == 1 else f"{years[0]} to {years[-1]}") if years else ""
+        if len(ids) == 1:
+            src = lib.sources[ids[0]]
+            works = f"{src.short or _short_title(src.title)}" + (f" ({span})" if span else "")
+        else:
+            works = ui["sources_count"].format(n=len(ids)) + (f" ({span})" if span else "")
+        sources.append({"n": n, "publisher": publisher, "works": works})
 
     clinic = options.clinic
     phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")

@@ -177,7 +177,9 @@ class Plan:
                     for t in resolve(r.item.what, self.profile, self.library)]
         sex = self.profile.sex
         for group, _ in self.drug_groups():
-            out += [(f"group {group.id}", group.title_for(sex)), (f"group {group.id}", group.intro_for(sex))]
+            out.append((f"group {group.id}", group.title_for(sex)))
+            out += [(f"group {group.id}", t.text)
+                    for t in resolve(group.intro_for(sex), self.profile, self.library)]
         for t in self.glossary:
             out += [(f"glossary {t.item.id}", x.text)
                     for x in resolve(t.item.definition, self.profile, self.library)]
