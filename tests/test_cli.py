@@ -160,7 +160,10 @@ def test_shell_completion_is_offered():
     result = run("--help")
     assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
     out = subprocess.run([str(Path(sys.executable).parent / "booklet"), "--show-completion", "bash"],
-                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "SHELL": "/bin/bash"})
+                         capture_output=True, text=True,
+                         # name the shell instead of detecting it from the parent process
+                         env={"PATH": "/usr/bin:/bin", "SHELL": "/bin/bash",
+                              "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert out.returncode == 0, out.stderr
     assert "_BOOKLET_COMPLETE=complete_bash" in out.stdout and "complete -o default -F" in out.stdout
 

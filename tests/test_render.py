@@ -205,7 +205,7 @@ def test_at_a_glance_comes_first(full):
     glance = text.find("at a glance")
     assert 0 < glance < text.find("contents")
     assert "your cancer centre: 555-0100" in text
-    assert "38.3" in text[glance:text.find("contents")]
+    assert "38°c (100.4°f) or higher" in text[glance:text.find("contents")]  # the fever rule
 
 
 def test_write_in_pages(full):

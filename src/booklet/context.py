@@ -157,6 +157,23 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             return ui["canada_approved"].format(date=long_date(c.approved))
         return ui["canada_not_approved"].format(date=long_date(c.not_approved_as_of))
 
+    def compact_canada(d: PlannedDrug) -> str:
+        """A compact entry says when no use that fits is approved in Canada."""
+        status = [u.use.canada for u in d.uses]
+        if d.uses and all(c is not None and c.not_approved_as_of for c in status):
+            day = max(c.not_approved_as_of for c in status)
+            return " " + ui["canada_not_approved_short"].format(date=long_date(day))
+        return ""
+
+    def line_label(d: PlannedDrug) -> str:
+        if d.now:
+            return ui["status_now"]
+        if d.had:
+            return ui["status_had"]
+        if profile.line == "later":
+            return ui["next_up_short"] if d.next_up else ui["lines"]["any"]
+        return ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"]
+
     def drug(d: PlannedDrug) -> dict[str, Any]:
         item = d.item
         uses = []
@@ -165,7 +182,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                          "with": "", "canada": ""})
         else:
             for u in d.uses:
-                line = ui["lines"][u.use.line] if u.use.line else ""
+                # past first line, a use's "first treatment" label would mislead
+                shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
+                line = ui["lines"][shown_line] if shown_line else ""
                 partners = [lib.drugs[w].name for w in u.use.with_ if w in lib.drugs]
                 uses.append({
                     "condition": label(u.conditions, lib.conditions),
@@ -192,10 +211,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "status": " ".join(status),
             "condition": note(d.conditions) if not d.now else "",
             "what": joined(d.parts["what"]),
-            "short": joined(d.parts["short"]),
+            "short": joined(d.parts["short"]) + compact_canada(d),
             "uses": uses,
-            "line": (ui["status_now"] if d.now else ui["lines"][d.line] if d.line in (1, 2, 3)
-                     else ui["lines"]["any"]),
+            "line": line_label(d),
             "given": joined(d.parts["given"]),
             "side_effects": listed(d.parts["side_effects"]),
             "call_now": listed(d.parts["call_now"]),
@@ -233,9 +251,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                for g, members in plan.drug_groups("compact")]
     current = [drug(d) for d in plan.current]
     overview = [{"title": g.title_for(sex), "drugs": [
-        {"id": f"drug-{d.item.id}", "name": d.item.name,
-         "line": (ui["status_now"] if d.now else ui["status_had"] if d.had
-                  else ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"])}
+        {"id": f"drug-{d.item.id}", "name": d.item.name, "line": line_label(d)}
         for d in members]} for g, members in plan.drug_groups()]
     diagnosis = ui["diagnosis"]
     subtitle_parts = [diagnosis["stage"][profile.stage]]
@@ -338,6 +354,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].title_for(sex)
                           if d.item.group in lib.groups else ""} for d in plan.current],
         "all_medicines": plan.all_medicines,
+        "later_line": profile.line == "later",
         "paying_id": paying,
         "glossary": [{"term": t.item.term,
                       "definition": joined(resolve(t.item.definition, profile, lib))}
@@ -367,7 +384,9 @@ def _here(plan: Plan) -> PlannedSection | None:
     phase = care_phase(plan.profile)
     if phase == "unknown":
         return None
-    return next((s for s in steps if s.mode == "full" and phase in s.item.phases), None)
+    here = [s for s in steps if s.mode == "full" and phase in s.item.phases]
+    # the step most specific to this phase (surgery spans several; after-surgery medicines one)
+    return min(here, key=lambda s: len(s.item.phases)) if here else None
 
 
 def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
@@ -396,22 +415,23 @@ def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
 
 
 def _glance_signs(plan: Plan) -> list[str]:
-    """The most important "call now" signs for the current medicines; the fever rule
-    comes first whenever a current medicine carries it (every chemotherapy does)."""
+    """The most important "call now" signs for the current medicines: the fever rule first
+    whenever a current medicine carries it (every chemotherapy does), then the first sign of
+    each current medicine in turn (hormone therapy last), three in all."""
     signs: list[str] = []
     lib = plan.library
     fever = lib.snippets.get("fever-rule")
-    for d in plan.current:
-        texts = [t.text for t in d.parts.get("call_now", [])]
-        if fever is not None and fever.text.strip() in [" ".join(t.split()) for t in texts] \
-                and " ".join(fever.text.split()) not in signs:
-            signs.insert(0, " ".join(fever.text.split()))
-    for d in plan.current:
-        for t in d.parts.get("call_now", []):
-            if len(signs) >= GLANCE_SIGNS:
-                return signs
-            if t.text not in signs and not t.conditions:
-                signs.append(t.text)
+    current = sorted(plan.current, key=lambda d: d.item.group in ("hormonal", "ovarian-suppression"))
+    for d in current:
+        if fever is not None and any(t.ref == "fever-rule" for t in d.parts.get("call_now", [])):
+            signs = [" ".join(fever.text.split())]
+            break
+    lists = [[t.text for t in d.parts.get("call_now", []) if not t.conditions and not t.ref]
+             for d in current]
+    for n in range(max((len(x) for x in lists), default=0)):
+        for items in lists:
+            if n < len(items) and items[n] not in signs and len(signs) < GLANCE_SIGNS:
+                signs.append(items[n])
     return signs[:GLANCE_SIGNS]
 
 
@@ -419,6 +439,13 @@ def _glance_urgent(plan: Plan) -> list[str]:
     """The "call now" list of At a glance: the current medicines' most important signs
     (fever first), then the steps' own "get help right away" words; three at most."""
     items = _glance_signs(plan)
+    fever = plan.library.snippets.get("fever-rule")
+    chemo_possible = not plan.current  # with the current medicines known, theirs decide
+    if fever is not None and chemo_possible and any(
+            t.ref == "fever-rule" for sec in plan.walk() for t in sec.body):
+        text = " ".join(fever.text.split())
+        if text not in items:
+            items.insert(0, text)  # the one fever rule, word for word, where chemotherapy may come
     for sec in plan.walk():
         if sec.item.glance and sec.mode == "full" and len(items) < GLANCE_SIGNS:
             items.append(" ".join(sec.item.glance.split()))
