@@ -62,6 +62,7 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
 
     extra = (options.clinic.folder,) if options.clinic is not None else ()
     pdf, pages = render_pdf(html, extra_roots=extra, day=options.date)
+    pdf = finish(pdf, [("tag", {})])  # every mode: the structure tree a screen reader needs
     if options.imposition == "booklet":
         need = -pages % 4
         pad = render_pdf(render_notes_html(context, need), day=options.date)[0] if need else b""

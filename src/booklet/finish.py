@@ -1,6 +1,8 @@
-"""Stage 6: finish the PDF: named, optional post-processing steps, then an atomic write.
+"""Stage 6: finish the PDF: named post-processing steps, then an atomic write.
 
-The default path needs no step: title, language and subject come from the HTML.
+Every render goes through "tag" (booklet.tagging: the structure tree as a screen reader
+needs it); "impose" and "encrypt" are optional. Title, language and subject come from the
+HTML.
 """
 
 from __future__ import annotations
@@ -79,7 +81,14 @@ def impose(pdf: bytes, pad: bytes = b"") -> bytes:
         return buf.getvalue()
 
 
-STEPS: dict[str, Step] = {"encrypt": encrypt, "impose": impose}  # named steps, in the order given
+def tag(pdf: bytes) -> bytes:
+    """The structure tree as a screen reader needs it (booklet.tagging)."""
+    from booklet import tagging
+
+    return tagging.tag(pdf)
+
+
+STEPS: dict[str, Step] = {"tag": tag, "encrypt": encrypt, "impose": impose}  # named steps, in the order given
 
 
 def finish(pdf: bytes, steps: Sequence[tuple[str, dict[str, Any]]] = ()) -> bytes:
