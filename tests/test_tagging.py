@@ -129,6 +129,24 @@ def test_decorative_image_is_an_artifact_and_described_image_a_figure():
     assert sum(m.tag == "/Artifact" for m in images) >= 1 and audit(fixed).untagged == 0
 
 
+def test_tick_box_is_a_named_check_box_in_the_item_label():
+    items = "".join(f'<li><input type="checkbox" id="q{n}" name="q{n}"><label for="q{n}">Question {n} '
+                    f'that is long enough to wrap onto a second line of this narrow page?</label></li>'
+                    for n in range(3))
+    _, fixed = render(f'<h1>Questions</h1><form><ul style="list-style: none">{items}</ul></form>')
+    r = Reader.open(fixed)
+    items = [e for e in r.elements() if e.type == "LI"]
+    assert len(items) == 3
+    for n, item in enumerate(items):
+        label, body = list(item.elems())
+        assert (label.type, body.type) == ("Lbl", "LBody")
+        (form,) = list(label.elems())
+        (annot,) = [k[1] for k in form.kids if k[0] == "objr"]
+        assert form.type == "Form" and annot.FT == "/Btn"
+        assert str(annot.TU) == r.text_of(body) == (f"Question {n} that is long enough to wrap onto a "
+                                                    "second line of this narrow page?")
+
+
 def test_sections_start_with_their_heading_and_groups_dissolve():
     _, fixed = render('<nav><h1>Contents</h1><p>List</p></nav><section><div class="keep"><h1>Title</h1>'
                       '<p>Intro</p></div><p>Body</p><div><h2>Boxed</h2><p>Box text</p></div></section>')

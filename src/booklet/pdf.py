@@ -17,7 +17,7 @@ from typing import Any
 from booklet import assets
 from booklet.errors import RenderError
 
-PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True, "optimize_images": True}
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True, "pdf_forms": True, "optimize_images": True}
 
 # The structure element key that carries each element's HTML origin to the finishing step
 # (booklet.tagging), which reads it and removes it.
