@@ -321,7 +321,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                       else {"letter": "letter", "a4": "A4"})[options.paper],
         "page_margin": page_margin(options),
         "large_print": options.large_print,
-        "footer_size": "14pt" if options.large_print else "10pt",
+        "footer_size": "16pt" if options.large_print else "12pt",  # page numbers are read too
         "version": __version__,
         "footer": ui["footer_version"].format(version=__version__),
         "care_team": care,
