@@ -39,10 +39,12 @@ def profile_from(data: dict):
 class Rendered:
     """A rendered booklet and what a reader (or screen reader) gets from it."""
 
-    def __init__(self, pdf: bytes, html: str, plan):
+    def __init__(self, pdf: bytes, html: str, plan, print_pdf: bytes | None = None):
         self.pdf = pdf
         self.html = html
         self.plan = plan
+        self.print_pdf = print_pdf  # the imposed print file, with imposition="booklet"
+        self.print_pages = 0
 
     @property
     def reader(self):
@@ -71,7 +73,8 @@ def render_profile(data: dict, **options) -> Rendered:
     if key not in _CACHE:
         opts = Options(date=AS_OF, **options)
         result = build(profile_from(data), opts)
-        _CACHE[key] = Rendered(result.pdf, result.html, result.plan)
+        _CACHE[key] = Rendered(result.pdf, result.html, result.plan, result.print_pdf)
+        _CACHE[key].print_pages = result.print_pages
     return _CACHE[key]
 
 

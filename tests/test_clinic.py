@@ -31,12 +31,29 @@ def test_branded_booklet_is_valid_and_shows_the_clinic(tmp_path):
     import pikepdf
 
     with pikepdf.open(out) as pdf:
+        # the logo's alt text repeats the name printed beside it: the logo is decoration
         figures = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
                    and o.get("/S") == pikepdf.Name.Figure]
         alts = [str(f.get("/Alt")) for f in figures]
-        assert "Riverside Regional Cancer Centre" in alts
-        assert all(a.startswith("The steps of your care") for a in alts
-                   if a != "Riverside Regional Cancer Centre")
+        assert "Riverside Regional Cancer Centre" not in alts
+        assert all(a.startswith("The steps of your care") for a in alts)  # the path figure
+
+
+def test_logo_alt_text_is_kept_when_it_says_more_than_the_name():
+    import dataclasses
+    import datetime as dt
+
+    from booklet.build import load_profile, plan_for
+    from booklet.clinic import load
+    from booklet.context import Options, build_context
+
+    clinic = load(CLINIC)
+    plan = plan_for(load_profile(str(ROOT / "examples" / "stage-0-dcis.yaml")))
+    context = build_context(plan, Options(date=dt.date(2026, 11, 26), clinic=clinic))
+    assert context["clinic"]["logo_alt"] == ""
+    described = dataclasses.replace(clinic, logo_alt="A heron over a river")
+    context = build_context(plan, Options(date=dt.date(2026, 11, 26), clinic=described))
+    assert context["clinic"]["logo_alt"] == "A heron over a river"
 
 
 @pytest.mark.parametrize("logo, message", [

@@ -22,8 +22,16 @@ from booklet.select import Plan, select
 class Result:
     plan: Plan
     html: str
-    pdf: bytes | None
+    pdf: bytes | None            # the accessible booklet
     pages: int = 0
+    print_pdf: bytes | None = None   # with --imposition booklet: the imposed print file
+    print_pages: int = 0             # its booklet pages (padded to a multiple of 4)
+
+
+def print_path(out: Path) -> Path:
+    """Where the imposed print file goes: beside the accessible PDF, NAME-print.pdf."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-print{out.suffix or '.pdf'}")
 
 
 def load_profile(path: str, library: Library | None = None) -> Profile:
@@ -62,16 +70,22 @@ def build(profile: Profile, options: Options | None = None, fmt: str = "pdf",
 
     extra = (options.clinic.folder,) if options.clinic is not None else ()
     pdf, pages = render_pdf(html, extra_roots=extra, day=options.date)
+    pdf = finish(pdf, [("tag", {})])  # every mode: the structure tree a screen reader needs
+    printed, printed_pages = None, 0
     if options.imposition == "booklet":
+        # the imposed sheets are for the printer; the accessible PDF (same pages) goes beside them
         need = -pages % 4
         pad = render_pdf(render_notes_html(context, need), day=options.date)[0] if need else b""
-        steps = (("impose", {"pad": pad}), *steps)
-        pages += need
-    return Result(plan, html, finish(pdf, list(steps)), pages)
+        printed = finish(pdf, [("impose", {"pad": pad}), *steps])
+        printed_pages = pages + need
+    return Result(plan, html, finish(pdf, list(steps)), pages, printed, printed_pages)
 
 
 def build_to_file(profile: Profile, out: Path, options: Options | None = None,
                   fmt: str = "pdf", steps: tuple[tuple[str, dict], ...] = ()) -> Result:
+    """Write the booklet to `out` (and, when imposed, the print file beside it)."""
     result = build(profile, options, fmt, steps)
+    if result.print_pdf is not None:
+        atomic_write(print_path(out), result.print_pdf)
     atomic_write(out, result.pdf if fmt == "pdf" else result.html)
     return result

@@ -224,7 +224,7 @@ def render(
     paper: Annotated[Paper, typer.Option("--paper", help="Paper size.")] = Paper.letter,
     date: Annotated[str | None, typer.Option("--date", help="Date printed on the booklet (YYYY-MM-DD); default today or SOURCE_DATE_EPOCH.")] = None,
     large_print: Annotated[bool, typer.Option("--large-print", help="Body text 18 pt, re-flowed (not magnified).")] = False,
-    imposition: Annotated[Imposition, typer.Option("--imposition", help="booklet: half-size pages, 2 to a landscape sheet, for duplex printing and saddle stitching.")] = Imposition.none,
+    imposition: Annotated[Imposition, typer.Option("--imposition", help="booklet: half-size pages, 2 to a landscape sheet, for duplex printing and saddle stitching. The imposed file is for printing only (no structure for screen readers): it goes to NAME-print.pdf, and the accessible PDF of the same pages to NAME.pdf.")] = Imposition.none,
     name_in_metadata: Annotated[bool, typer.Option("--name-in-metadata", help="Put the patient's name in the PDF title (off by default).")] = False,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the PDF (AES-256); password from --password-file or BOOKLET_PASSWORD.")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")] = None,
@@ -257,6 +257,16 @@ def render(
     draft = write_draft(output, result.pdf, prof.email, encrypt, options) if eml else None
     size = output.stat().st_size
     extra = f", {result.pages} pages" if result.pdf is not None else ""
+    if result.print_pdf is not None:
+        from booklet.build import print_path
+
+        printed = print_path(output)
+        typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra}): the accessible booklet, "
+                   "for reading on screen and with a screen reader")
+        typer.echo(f"wrote {printed} ({printed.stat().st_size / 1024:.0f} KB, {result.print_pages} pages "
+                   f"on {result.print_pages // 4} sheets): for printing only (duplex, flip on the "
+                   "short edge, fold and staple); it has no structure for screen readers")
+        return
     typer.echo(f"wrote {output} ({size / 1024:.0f} KB{extra})")
     if draft is not None:
         typer.echo(f"wrote {draft}: an unsent email draft with the booklet attached"

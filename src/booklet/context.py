@@ -324,7 +324,10 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "glance": glance,
         "clinic": None if clinic is None else {
             "name": clinic.name, "address": clinic.address,
-            "logo": clinic.logo.as_uri() if clinic.logo else "", "logo_alt": clinic.logo_alt},
+            "logo": clinic.logo.as_uri() if clinic.logo else "",
+            # the clinic's name follows the logo: alt text that repeats it is left empty
+            # (decoration), so a screen reader does not read the name twice
+            "logo_alt": "" if clinic.name.casefold() in clinic.logo_alt.casefold() else clinic.logo_alt},
         "ui": ui,
         "title": title,
         "heading": ui["title"],
@@ -340,7 +343,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                       else {"letter": "letter", "a4": "A4"})[options.paper],
         "page_margin": page_margin(options),
         "large_print": options.large_print,
-        "footer_size": "14pt" if options.large_print else "10pt",
+        "footer_size": "16pt" if options.large_print else "12pt",  # page numbers are read too
         "version": __version__,
         "footer": ui["footer_version"].format(version=__version__),
         "care_team": care,

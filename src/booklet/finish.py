@@ -1,12 +1,15 @@
-"""Stage 6: finish the PDF: named, optional post-processing steps, then an atomic write.
+"""Stage 6: finish the PDF: named post-processing steps, then an atomic write.
 
-The default path needs no step: title, language and subject come from the HTML.
+Every render goes through "tag" (booklet.tagging: the structure tree as a screen reader
+needs it); "impose" and "encrypt" are optional. Title, language and subject come from the
+HTML.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Sequence
@@ -58,6 +61,13 @@ def impose(pdf: bytes, pad: bytes = b"") -> bytes:
 
     `pad` holds extra pages (write-in pages of the same size) that fill the booklet up to
     a multiple of 4; they go at the end.
+
+    The result is a print file: a sheet cannot carry the booklet's structure tree, so it
+    has none (give the unimposed PDF to screen-reader users). It keeps what a sheet can
+    keep: language, title and the other document information, the XMP metadata (without
+    the PDF/UA claim), and the bookmarks, which lead to the sheet that holds each page. On
+    each sheet the lower-numbered page is drawn first, so text read from the file comes in
+    page order (the first sheet gives the cover, then the back page).
     """
     import pikepdf
 
@@ -69,17 +79,78 @@ def impose(pdf: bytes, pad: bytes = b"") -> bytes:
         box = src.pages[0].mediabox
         width, height = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
         out = pikepdf.new()
-        for left, right in saddle_order(count):
+        where: dict[tuple[int, int], tuple[int, float]] = {}  # source page -> (sheet side, x offset)
+        for side, (left, right) in enumerate(saddle_order(count)):
             sheet = out.add_blank_page(page_size=(2 * width, height))
-            for index, x in ((left, 0.0), (right, width)):
+            halves = sorted(((left, 0.0), (right, width)))
+            for index, x in halves:
                 sheet.add_overlay(src.pages[index], pikepdf.Rectangle(x, 0, x + width, height))
-        out.docinfo["/Title"] = src.docinfo.get("/Title", "")
+                where[src.pages[index].obj.objgen] = (side, x)
+        for key in ("/Title", "/Subject", "/Keywords", "/Creator", "/Producer", "/CreationDate", "/ModDate"):
+            if key in src.docinfo:
+                out.docinfo[key] = src.docinfo[key]
+        if "/Lang" in src.Root:
+            out.Root.Lang = src.Root.Lang
+        out.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        if "/Metadata" in src.Root:
+            xmp = re.sub(rb'\s*(xmlns:)?pdfuaid(:part)?="[^"]*"', b"", src.Root.Metadata.read_bytes())
+            xmp = re.sub(rb'<rdf:Description rdf:about=""\s*/>', b"", xmp)
+            out.Root.Metadata = out.make_stream(xmp, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+        _copy_outline(src, out, where)
         buf = io.BytesIO()
-        out.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+        out.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True,
+                 deterministic_id=True)
         return buf.getvalue()
 
 
-STEPS: dict[str, Step] = {"encrypt": encrypt, "impose": impose}  # named steps, in the order given
+def _copy_outline(src: Any, out: Any, where: dict[tuple[int, int], tuple[int, float]]) -> None:
+    """The source's bookmarks, each leading to the sheet side (and half) holding its page."""
+    import pikepdf
+
+    def copy(item: Any, parent: Any) -> tuple[list[Any], int]:
+        made, visible = [], 0
+        while isinstance(item, pikepdf.Dictionary):
+            dest = item.get("/Dest")
+            entry = out.make_indirect(pikepdf.Dictionary(Title=item.get("/Title", pikepdf.String("")),
+                                                         Parent=parent))
+            if isinstance(dest, pikepdf.Array) and len(dest) >= 4 and isinstance(dest[0], pikepdf.Dictionary) \
+                    and dest[0].objgen in where:
+                side, x = where[dest[0].objgen]
+                entry.Dest = pikepdf.Array([out.pages[side].obj, pikepdf.Name.XYZ,
+                                            float(dest[2]) + x, dest[3], 0])
+            kids, below = copy(item.get("/First"), entry)
+            visible += 1
+            if kids:
+                entry.First, entry.Last = kids[0], kids[-1]
+                closed = int(item.get("/Count", 0)) < 0
+                entry.Count = -len(kids) if closed else below
+                visible += 0 if closed else below
+            if made:
+                entry.Prev = made[-1]
+                made[-1].Next = entry
+            made.append(entry)
+            item = item.get("/Next")
+        return made, visible
+
+    outlines = src.Root.get("/Outlines")
+    if outlines is None:
+        return
+    root = out.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Outlines))
+    top, visible = copy(outlines.get("/First"), root)
+    if top:
+        root.First, root.Last, root.Count = top[0], top[-1], visible
+        out.Root.Outlines = root
+        out.Root.PageMode = pikepdf.Name.UseOutlines
+
+
+def tag(pdf: bytes) -> bytes:
+    """The structure tree as a screen reader needs it (booklet.tagging)."""
+    from booklet import tagging
+
+    return tagging.tag(pdf)
+
+
+STEPS: dict[str, Step] = {"tag": tag, "encrypt": encrypt, "impose": impose}  # named steps, in the order given
 
 
 def finish(pdf: bytes, steps: Sequence[tuple[str, dict[str, Any]]] = ()) -> bytes:

@@ -17,7 +17,40 @@ from typing import Any
 from booklet import assets
 from booklet.errors import RenderError
 
-PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True, "optimize_images": True}
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True, "pdf_forms": True, "optimize_images": True}
+
+# The structure element key that carries each element's HTML origin to the finishing step
+# (booklet.tagging), which reads it and removes it.
+LABEL = "/BookletOrigin"
+
+
+@cache
+def _label_structure() -> None:
+    """Label every structure element WeasyPrint writes with the HTML element it comes from.
+
+    WeasyPrint 70 builds the structure tree one page at a time: an element that crosses a
+    page break becomes one structure element per page, and the columns of a multi-column
+    list become lists inside the list (Kozea/WeasyPrint#2902, #2903). The finishing step
+    joins the pieces again; to know which pieces belong together it needs their origin,
+    which the PDF alone does not say. The label is "element|tag|scope": an identifier of
+    the HTML element (unique during one render), its tag (with ::marker and the like), and
+    the scope attribute of table headers, which WeasyPrint does not write either (#2508).
+    """
+    import pydyf
+    from weasyprint.pdf import tags
+
+    original = tags._build_box_tree  # calls itself through the module: every level is labelled
+    key = LABEL[1:]
+
+    def build_box_tree(box, parent, pdf, page_number, nums, annotations, marks):  # type: ignore[no-untyped-def]
+        origin = getattr(box, "_box", box)  # absolutely positioned boxes are wrapped
+        for element in original(box, parent, pdf, page_number, nums, annotations, marks):
+            if key not in element and origin.element is not None:  # innermost call labels first
+                scope = origin.element.get("scope", "") if origin.element_tag == "th" else ""
+                element[key] = pydyf.String(f"{id(origin.element):x}|{origin.element_tag}|{scope}")
+            yield element
+
+    tags._build_box_tree = build_box_tree
 
 
 def _allowed(path: Path, roots: list[Path]) -> bool:
@@ -138,6 +171,7 @@ def render_pdf(html: str, extra_roots: tuple[Path, ...] = (),
 
     base = assets.path("templates")
     guard = fetcher(extra_roots)
+    _label_structure()
     try:
         with _source_date(day):
             sheets = [] if 'href="booklet.css"' in html else [_stylesheet()]
