@@ -342,7 +342,7 @@ def validate_batch(source: Path, name: str, password_column: str | None) -> int:
     check_template(name)
     check_password_column(source, password_column)
     say_kind(source)
-    rows = read_rows(source, as_of=default_date())
+    rows = read_rows(source, as_of=default_date(), say=lambda text: typer.echo(f"validate: {text}", err=True))
     with tempfile.TemporaryDirectory() as tmp:  # output names only; nothing is written
         outcomes = check_rows(rows, Path(tmp), name, password_column)
     for outcome in outcomes:
@@ -351,8 +351,9 @@ def validate_batch(source: Path, name: str, password_column: str | None) -> int:
         for note in outcome.profile.warnings if outcome.profile is not None else ():
             typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: note: {note}")
     failed = sum(1 for o in outcomes if o.problems)
-    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed} ok, "
-               f"{failed} with problems")
+    passed = sum(1 for o in outcomes if o.skipped)
+    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed - passed} ok, "
+               f"{failed} with problems" + (f", {passed} passed over (no breast cancer in the record)" if passed else ""))
     return failed
 
 

@@ -43,8 +43,8 @@ def to_yaml(derived: Derived, source: str, as_of: dt.date, refused: list[str]) -
         data.pop("menopause", None)
     if isinstance(data.get("biomarkers"), dict):
         data["biomarkers"] = {b: data["biomarkers"].get(b, "unknown") for b in BIOMARKERS}
-    out = [f"# Profile from the FHIR record {source} ({derived.patient}), read by booklet "
-           f"{__version__} on {as_of.isoformat()}.",
+    out = [f"# Profile from the FHIR record {source} ({derived.patient}),",
+           f"# read by booklet {__version__} on {as_of.isoformat()}.",
            "# Edit it if the record is wrong or out of date, then: booklet render THIS.yaml",
            "# The name is printed on the booklet's cover only (never in file names or logs)."]
     warnings = derived.warnings
