@@ -299,3 +299,28 @@ def test_the_example_bundles_render_as_profiles():
     for path in sorted((ROOT / "examples" / "fhir").glob("*.json")):
         prof = load_profile(str(path), as_of=DAY)
         assert prof.stage in ("II", "IV"), path
+
+
+def test_the_readme_documents_every_code_in_the_tables():
+    from booklet.fhir import codes as C
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## From the clinic's record"):readme.index("## Privacy")]
+    found = []
+    t = C.table("conditions")
+    found += [*t["snomed"], *t["icd10"], *t["histology"]["snomed"], *t["histology"]["icdo3"],
+              *t["body_site"]["snomed"]]
+    s = C.table("staging")
+    for part in ("group", "distant_metastases"):
+        found += [*s[part]["loinc"], *s[part]["snomed"]]
+    found += [*s["stage_values"]["snomed"], *s["m_values"]["snomed"]]
+    m = C.table("markers")
+    found += [*m["loinc"], *(c for fam in m["answers"].values() for c in fam)]
+    g = C.table("genomics")
+    found += [*g["genes"]["hgnc"], *g["significance"]["loinc"], *g["source_class"]["loinc"]]
+    found += [c for row in C.table("medications")["drugs"].values() for k in ("rxnorm", "atc")
+              for c in row.get(k, [])]
+    p = C.table("procedures")
+    found += [*p["breast_surgery"]["snomed"], *p["breast_surgery"]["cpt"], *p["radiotherapy"]["snomed"]]
+    missing = [code for code in found if f"`{code}`" not in section]
+    assert not missing, missing
