@@ -324,3 +324,17 @@ def test_the_readme_documents_every_code_in_the_tables():
     found += [*p["breast_surgery"]["snomed"], *p["breast_surgery"]["cpt"], *p["radiotherapy"]["snomed"]]
     missing = [code for code in found if f"`{code}`" not in section]
     assert not missing, missing
+
+
+def test_an_unmapped_histology_code_is_flagged_not_used(tmp_path):
+    from booklet.content import cached_library
+    from booklet.fhir import from_fhir
+
+    data = json.loads((BUNDLES / "stage-iii-her2-positive.json").read_text())
+    cond = next(e["resource"] for e in data["entry"] if e["resource"]["id"] == "c1")
+    cond["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "254837009"}]}
+    cond["extension"][0]["valueCodeableConcept"] = {"coding": [{"system": "http://snomed.info/sct", "code": "1"}]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(data))
+    d = from_fhir(path, DAY, cached_library().drug_names)
+    assert d.data["type"] == "unknown" and "SNOMED 1 (not in the code table): an unmapped code" in warned(d)

@@ -205,12 +205,13 @@ def histology(cond: dict[str, Any]) -> tuple[str, str, bool, bool] | None:
                         f"histology extension {C.show(sys, key, display or row['display'])}",
                         bool(row.get("nos")), False)
         text = C.words(concept)
-        if text:
-            row = C.matches(C.table("conditions")["text"], text)
-            if row:
-                return row["type"], f"histology extension text '{text}'", row["type"] == "unknown", True
+        row = C.matches(C.table("conditions")["text"], text) if text else None
+        if row:
+            return row["type"], f"histology extension {C.show_concept(concept)}, text '{text}'", \
+                row["type"] == "unknown", True
+        if text or C.codings(concept):
             return "unknown", f"histology extension {C.show_concept(concept)} (not in the code table)", \
-                False, True
+                False, False
     return None
 
 
@@ -529,16 +530,15 @@ def _type(primary: Diagnosis, others: list[Diagnosis], out: Derived) -> None:
     hist = histology(primary.res)
     if hist:
         htype, how, is_nos, from_text = hist
-        if from_text:
-            out.note("type", f"{primary.ref}: histology {how}; read from text")
-        if htype in ("unknown",) and not is_nos and not from_text:
-            out.note("type", f"{primary.ref}: {how}: an unmapped code, type left unknown")
-        if is_nos:
-            nos.append(how)
-        elif htype == "unknown" and "not in the code table" in how:
-            out.note("type", f"{primary.ref}: {how}: an unmapped code")
+        if "not in the code table" in how:
+            out.note("type", f"{primary.ref}: {how}: an unmapped code; not used")
         else:
-            found.append((htype, how))
+            if from_text:
+                out.note("type", f"{primary.ref}: {how}; read from text")
+            if is_nos:
+                nos.append(how)
+            else:
+                found.append((htype, how))
     if primary.kind == "dcis":
         found.append(("dcis", primary.how))
     elif primary.type not in ("unknown", "") and primary.kind == "breast":
@@ -587,7 +587,6 @@ def _stage(record: Record, primary: Diagnosis, secondaries: list[Diagnosis],
     """Sets stage (and metastases for stage IV); returns (stage, date the spread was found)."""
     table = C.table("staging")
     groups, m1 = [], []
-    members: set[int] = set()
     for obs in record.of("Observation"):
         if not live(obs) or not _about(obs, primary, record):
             continue
@@ -603,12 +602,8 @@ def _stage(record: Record, primary: Diagnosis, secondaries: list[Diagnosis],
             stage, how, from_text = value
             if from_text:
                 out.note("stage", f"{ref}: stage group {how}")
-            has = [record.resolve(m) for m in obs.get("hasMember") or []]
-            for member in has:
-                if member is not None:
-                    members.add(id(member))
             groups.append({"ref": ref, "timing": row["timing"], "date": when(obs), "stage": stage,
-                           "how": how, "tnm": bool(obs.get("hasMember")), "res": obs, "members": has})
+                           "how": how, "tnm": bool(obs.get("hasMember")), "res": obs})
     for obs in record.of("Observation"):
         if not live(obs) or not _about(obs, primary, record):
             continue
