@@ -338,3 +338,18 @@ def test_an_unmapped_histology_code_is_flagged_not_used(tmp_path):
     path.write_text(json.dumps(data))
     d = from_fhir(path, DAY, cached_library().drug_names)
     assert d.data["type"] == "unknown" and "SNOMED 1 (not in the code table): an unmapped code" in warned(d)
+
+
+def test_a_resource_that_is_not_a_bundle_and_a_bundle_of_two_patients_are_refused(tmp_path):
+    one = json.loads((BUNDLES / "stage-0-dcis.json").read_text())
+    patient = tmp_path / "patient.json"
+    patient.write_text(json.dumps(one["entry"][0]["resource"]))
+    r = runner.invoke(app, ["profile", "from-fhir", str(patient)])
+    assert r.exit_code == 2 and "a FHIR Patient resource, not a Bundle" in r.stderr
+    two = json.loads((BUNDLES / "stage-iii-her2-positive.json").read_text())
+    one["entry"] += two["entry"]
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(one))
+    r = runner.invoke(app, ["render", str(both), "-o", str(tmp_path / "x.html"), "--format", "html"])
+    assert r.exit_code == 2 and "the Bundle holds 2 patients" in r.stderr
+    assert "Testperson" not in r.output
