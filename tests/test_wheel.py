@@ -33,7 +33,9 @@ def test_wheel_holds_the_assets(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("booklet/_assets/templates/booklet.html.j2", "booklet/_assets/templates/booklet.css",
                    "booklet/_assets/content/en/ui.yaml", "booklet/_assets/fonts/OFL.txt",
-                   "booklet/_assets/examples/stage-iv-hr-pos-her2-pos.yaml"):
+                   "booklet/_assets/examples/stage-iv-hr-pos-her2-pos.yaml",
+                   "booklet/fhir/codes/conditions.yaml", "booklet/fhir/codes/medications.yaml",
+                   "booklet/_assets/examples/fhir/stage-iv-bone-liver.json"):
         assert needed in names, needed
     assert any(n.startswith("booklet/_assets/content/en/drugs/") for n in names)
 

@@ -45,6 +45,8 @@ class Row:
     data: Any                # raw profile data, or None when unreadable
     problem: str = ""        # why the raw data could not be read
     path: Path | None = None  # the row's own file (folder input)
+    notes: tuple = ()        # what a FHIR record's reading noted (booklet.fhir.Note)
+    skip: str = ""           # why the row is passed over (a FHIR patient with no breast cancer)
 
 
 @dataclass
@@ -143,14 +145,23 @@ def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _folder_rows(folder: Path) -> Iterator[Row]:
+def _folder_rows(folder: Path, as_of: Any = None) -> Iterator[Row]:
+    from booklet.fhir import is_fhir_file
+    from booklet.fhir.export import bundle_rows
     from booklet.profile import parse_text, read_source
 
     files = sorted(p for p in folder.iterdir()
                    if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".json"))
     if not files:
         raise InputError(f"batch input: {folder} holds no .yaml, .yml or .json profiles")
-    for n, path in enumerate(files, 1):
+    n = 0
+    for path in files:
+        n += 1
+        if is_fhir_file(path):  # a FHIR Bundle: a row per patient, named by the Patient id
+            for row in bundle_rows(path, n, as_of):
+                n = row.number
+                yield row
+            continue
         label = f"file {path.name}"
         try:
             text, _ = read_source(str(path))
@@ -166,12 +177,18 @@ def is_batch_input(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".csv", ".jsonl", ".ndjson")
 
 
-def read_rows(source: Path) -> list[Row]:
-    """Read every row of a batch input. Raises InputError if the input is unusable."""
+def read_rows(source: Path, as_of: Any = None, say: Callable[[str], None] | None = None) -> list[Row]:
+    """Read every row of a batch input. Raises InputError if the input is unusable.
+    A FHIR Bulk Data export (a folder or file of .ndjson) gives a row per breast-cancer
+    Patient; `as_of` is the date ages are counted at, `say` reports progress."""
     if not source.exists():
         raise InputError(f"batch input: {source}: no such file or folder")
+    from booklet.fhir import export
+
+    if export.is_export(source):
+        return export.ndjson_rows(source, as_of, say)
     if source.is_dir():
-        return list(_folder_rows(source))
+        return list(_folder_rows(source, as_of))
     if source.stat().st_size > MAX_INPUT:
         raise InputError(f"batch input: {source} is larger than {MAX_INPUT // 1_000_000} MB")
     try:
@@ -406,6 +423,9 @@ def check_rows(rows: list[Row], out_dir: Path, name: str,
     for row in rows:
         outcome = Outcome(row)
         outcomes.append(outcome)
+        if row.skip:
+            outcome.skipped = row.skip
+            continue
         if row.data is None:
             outcome.problems = [row.problem]
             continue
@@ -419,6 +439,10 @@ def check_rows(rows: list[Row], out_dir: Path, name: str,
         except ProfileError as exc:
             outcome.problems = problems + exc.problems
             continue
+        if row.notes:
+            from booklet.fhir import with_notes
+
+            profile = outcome.profile = with_notes(profile, row.notes)
         if problems:
             outcome.problems = problems
             continue
@@ -448,11 +472,12 @@ def run_batch(source: Path, out_dir: Path, *, options: Any, jobs: int | None = N
               force: bool = False, shard: str | tuple[int, int] | None = None,
               steps: tuple[tuple[str, dict], ...] = (),
               progress: Callable[[int, int], None] | None = None,
-              password_column: str | None = None, eml: bool = False) -> Summary:
+              password_column: str | None = None, eml: bool = False,
+              say: Callable[[str], None] | None = None) -> Summary:
     started = time.perf_counter()
     check_template(name)
     parts = shard if isinstance(shard, tuple) else parse_shard(shard)
-    rows = select_rows(read_rows(source), parts)
+    rows = select_rows(read_rows(source, getattr(options, "date", None), say), parts)
     check_password_column(source, password_column)
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -5,6 +5,7 @@ Everything is gathered and checked before anything is written.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,14 @@ def print_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}-print{out.suffix or '.pdf'}")
 
 
-def load_profile(path: str, library: Library | None = None) -> Profile:
+def load_profile(path: str, library: Library | None = None, as_of: dt.date | None = None) -> Profile:
+    """A profile file, or a FHIR Bundle (told by its resourceType): `as_of` is the date an
+    age is counted at (the booklet's date)."""
     lib = library or cached_library()
+    from booklet import fhir
+
+    if path != "-" and fhir.is_fhir_file(path):
+        return fhir.load_profile(path, lib, as_of)
     return profile_stage.load(path, lib.drug_names)
 
 

@@ -23,6 +23,8 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=No
                   help="Print an accessible, sourced booklet about a breast-cancer treatment plan.")
 content_app = typer.Typer(no_args_is_help=True, help="Check and list the bundled content.")
 app.add_typer(content_app, name="content")
+profile_app = typer.Typer(no_args_is_help=True, help="Profiles from other sources (a FHIR record).")
+app.add_typer(profile_app, name="profile")
 
 STATE = {"debug": False}
 
@@ -245,7 +247,7 @@ def render(
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
     output = check_output(output, fmt, force, eml)
-    prof = load_profile(profile_arg(profile, example))
+    prof = load_profile(profile_arg(profile, example), as_of=options.date)
     for note in prof.warnings:
         typer.echo(f"note: {note}", err=True)
     try:
@@ -331,6 +333,15 @@ def validate(
         raise typer.Exit(2)
 
 
+def say_kind(source: Path) -> None:
+    """Which kind of batch input was found (a folder is told by its content)."""
+    from booklet.fhir.export import describe
+
+    text = describe(source)
+    if text:
+        typer.echo(f"batch: {source}: {text}", err=True)
+
+
 def validate_batch(source: Path, name: str, password_column: str | None) -> int:
     """Every row of a batch input checked as `batch` checks it, nothing rendered. Returns
     the number of rows with problems."""
@@ -340,7 +351,8 @@ def validate_batch(source: Path, name: str, password_column: str | None) -> int:
 
     check_template(name)
     check_password_column(source, password_column)
-    rows = read_rows(source)
+    say_kind(source)
+    rows = read_rows(source, as_of=default_date(), say=lambda text: typer.echo(f"validate: {text}", err=True))
     with tempfile.TemporaryDirectory() as tmp:  # output names only; nothing is written
         outcomes = check_rows(rows, Path(tmp), name, password_column)
     for outcome in outcomes:
@@ -349,8 +361,9 @@ def validate_batch(source: Path, name: str, password_column: str | None) -> int:
         for note in outcome.profile.warnings if outcome.profile is not None else ():
             typer.echo(f"{source}: {outcome.row.label}{row_id(outcome.row)}: note: {note}")
     failed = sum(1 for o in outcomes if o.problems)
-    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed} ok, "
-               f"{failed} with problems")
+    passed = sum(1 for o in outcomes if o.skipped)
+    typer.echo(f"{source}: {len(outcomes)} rows: {len(outcomes) - failed - passed} ok, "
+               f"{failed} with problems" + (f", {passed} passed over (no breast cancer in the record)" if passed else ""))
     return failed
 
 
@@ -378,9 +391,16 @@ def explain(
     p = plan.profile
     out = [f"Profile: stage {p.stage}, {p.type}, ER {p.er}, PR {p.pr} (HR {p.hr}), HER2 {p.her2}, "
            f"menopause {p.menopause}, sex {p.sex}; phase {p.phase}; line {p.line}"]
-    if p.readings:
+    from booklet.fhir import RecordNote
+
+    own = [r for r in p.readings if not isinstance(r, RecordNote)]
+    record = [r for r in p.readings if isinstance(r, RecordNote)]
+    if own:
         out.append("Read as:")
-        out += [f"  {r}" + (" [check this]" if r.warn else "") for r in p.readings]
+        out += [f"  {r}" + (" [check this]" if r.warn else "") for r in own]
+    if record:
+        out.append("From the FHIR record:")
+        out += [f"  {r}" + (" [check this]" if r.warn else "") for r in record]
     if p.current_therapies:
         out.append(f"Now: {', '.join(p.current_therapies)}"
                    + (f" (regimens: {', '.join(p.regimens)})" if p.regimens else ""))
@@ -492,9 +512,11 @@ def batch(
     parts, where = resolve_shard(shard)
     if where:
         typer.echo(f"batch: shard {parts[0]} of {parts[1]} ({where})", err=True)
+    say_kind(source)
     summary = run_batch(source, out_dir, options=options, jobs=jobs, fmt=fmt.value, name=name,
                         resume=resume, force=force, shard=parts, steps=steps,
-                        progress=progress_printer(), password_column=password_column, eml=eml)
+                        progress=progress_printer(), password_column=password_column, eml=eml,
+                        say=lambda text: typer.echo(f"batch: {text}", err=True))
     errors = out_dir / errors_name(parts)
     write_errors(summary, errors)
     done = summary.rendered
@@ -614,6 +636,48 @@ def content_list(
         fail(f"error: '{what}' is not one of {', '.join(tables)}")
     for key, item in sorted(tables[what].items()):
         typer.echo(f"{key:<34} {getattr(item, 'name', getattr(item, 'title', ''))}")
+
+
+@profile_app.command("from-fhir")
+@guarded
+def profile_from_fhir(
+    bundle: Annotated[Path, typer.Argument(help="A FHIR R4 Bundle (JSON) holding one patient's record (mCODE).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the YAML to this file instead of the screen.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="The booklet's date (YYYY-MM-DD), for the age; default today or SOURCE_DATE_EPOCH.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Print the profile a FHIR record gives, as YAML: each field with the resource, element
+    and code it came from, and every warning. It is printed even where `render` would refuse
+    it; edit it and render it."""
+    from booklet.content import cached_library
+    from booklet.fhir import from_fhir
+    from booklet.fhir.yamlout import to_yaml
+    from booklet.profile import normalise
+
+    day = parse_date(date, "--date")
+    if output is not None and output.exists() and not force:
+        fail(f"error: option '-o': {output} exists; use --force to overwrite it")
+    lib = cached_library()
+    derived = from_fhir(bundle, day, lib.drug_names)
+    refused: list[str] = []
+    try:
+        from booklet.build import plan_for, require_pathway
+
+        require_pathway(plan_for(normalise(derived.data, lib.drug_names), lib))
+    except ProfileError as exc:
+        refused = exc.problems
+    text = to_yaml(derived, bundle.name, day, refused)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from booklet.finish import atomic_write
+
+        atomic_write(output, text)
+        typer.echo(f"wrote {output}")
+    for note in derived.warnings:
+        typer.echo(f"note: {note}", err=True)
+    for problem in refused:
+        typer.echo(f"render would refuse it: {problem}", err=True)
 
 
 def main() -> None:
