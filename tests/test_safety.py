@@ -36,8 +36,10 @@ def check(plan) -> None:
             continue  # the team's own choice (trial or off-label), shown as such
         group = d.item.group
         if group in HER2_GROUPS:
+            # T-DXd: also stage IV HER2-low, and HR+ HER2-ultralow (Health Canada, Oct 2025)
             ok = p.her2 == "positive" or (
-                d.item.id == "trastuzumab-deruxtecan" and p.stage == "IV" and p.her2 == "low")
+                d.item.id == "trastuzumab-deruxtecan" and p.stage == "IV" and (
+                    p.her2 == "low" or (p.her2 == "ultralow" and p.hr == "positive")))
             assert ok, f"HER2 drug {d.item.id} for her2={p.her2}"
         if group in ENDOCRINE_GROUPS:
             assert p.hr == "positive", f"endocrine drug {d.item.id} for hr={p.hr}"
