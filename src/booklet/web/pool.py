@@ -52,6 +52,21 @@ def _init(clinic: Any) -> None:
 
     pdf.warm_up()
     _STATE["clinic"] = clinic
+    _watch_parent(os.getppid())
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the server is gone, even if it was killed outright (an idle
+    worker would otherwise wait for work forever)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="booklet-parent-watch", daemon=True).start()
 
 
 def _ping() -> int:
@@ -113,8 +128,9 @@ class Renderer:
                                for _ in range(self.workers)))
 
     def stop(self) -> None:
+        """Cancel what waits; let the renders under way finish; end the workers."""
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
     def _restart(self) -> None:
