@@ -164,6 +164,8 @@ def test_a_nurse_fills_the_form_and_gets_the_same_booklet_as_the_cli(server, pag
     page.get_by_label("After menopause").check()
     page.get_by_label("Bone", exact=True).check()
     page.get_by_label("Find a medicine or regimen").fill("letrozole ribociclib")
+    assert page.locator("#cur-ac-docetaxel").is_hidden()  # the search narrows the list
+    assert page.locator("#current-search-count").inner_text() == "2 matches"
     page.get_by_label("Letrozole and ribociclib", exact=True).check()
     page.get_by_label("First day of the current treatment").fill("2026-12-07")
     # the plan beside the form follows the answers
