@@ -225,3 +225,38 @@ def test_no_form_value_is_logged(client, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "POST /booklet 422" in text
     assert "Zelda" not in text and "maybe" not in text
+
+
+def test_fhir_upload_fills_the_form_through_the_hook(client, monkeypatch):
+    """The hook's contract with `booklet profile from-fhir` (branch fhir): a Bundle file in,
+    raw profile data and notes out; the form is filled, nothing is rendered."""
+    from types import SimpleNamespace
+
+    from booklet.web import fhir_hook
+
+    seen = {}
+
+    def from_fhir(path, day, drug_names):
+        seen["bundle"] = path.read_bytes()
+        seen["exists"] = path.exists()
+        return SimpleNamespace(data={"stage": "IV", "er": "positive", "pr": "positive",
+                                     "her2": "negative", "menopause": "post",
+                                     "biomarkers": {"pik3ca": "positive"},
+                                     "current_therapies": ["letrozole", "ribociclib"]},
+                               warnings=["her2: read from the report's text; check it"])
+
+    monkeypatch.setattr(fhir_hook, "_importer", lambda: from_fhir)
+    assert 'action="/fhir"' in client.get("/").text
+    r = client.post("/fhir", files={"upload": ("record.json", b'{"resourceType": "Bundle"}')},
+                    headers=SAME)
+    assert r.status_code == 200
+    assert seen["bundle"] == b'{"resourceType": "Bundle"}'
+    assert 'id="f-stage-5" value="IV" checked' in r.text
+    assert 'id="cur-ribociclib" value="ribociclib" checked' in r.text
+    assert 'id="f-biomarkers-pik3ca-1" value="positive" checked' in r.text
+    assert "check it" in r.text and "A booklet for stage IV breast cancer" in r.text
+    # the uploaded record is deleted once the page is sent
+    import tempfile
+    from pathlib import Path
+
+    assert not list(Path(tempfile.gettempdir()).glob("booklet-web-*/bundle.json"))

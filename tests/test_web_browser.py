@@ -381,3 +381,27 @@ def test_health_answers(server):
     with urllib.request.urlopen(server + "/healthz") as r:
         body = json.loads(r.read())
     assert body["ok"] and body["workers"] == 2
+
+
+def test_options_and_headers_of_the_pdf(server):
+    """Print options reach the booklet; the PDF is never cached; the password locks it."""
+    import urllib.parse
+
+    import pikepdf
+
+    fields = [("stage", "II"), ("er", "negative"), ("pr", "negative"), ("her2", "negative"),
+              ("phase", "before-surgery"), ("paper", "a4"), ("large_print", "1"),
+              ("encrypt", "1"), ("password", "a long secret"), ("deliver", "open")]
+    request = urllib.request.Request(server + "/booklet", method="POST", headers={
+        "Origin": server}, data=urllib.parse.urlencode(fields).encode())
+    with urllib.request.urlopen(request, timeout=300) as r:
+        body, headers = r.read(), r.headers
+    assert headers["Content-Type"] == "application/pdf"
+    assert headers["Content-Disposition"] == 'inline; filename="booklet.pdf"'
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(body))
+    with pikepdf.open(io.BytesIO(body), password="a long secret") as pdf:
+        width, height = (float(v) for v in pdf.pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
