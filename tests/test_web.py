@@ -260,3 +260,36 @@ def test_fhir_upload_fills_the_form_through_the_hook(client, monkeypatch):
     from pathlib import Path
 
     assert not list(Path(tempfile.gettempdir()).glob("booklet-web-*/bundle.json"))
+
+
+def test_prior_therapies_carry_when_they_were_given():
+    posted = split([("prior_therapies", "tamoxifen"), ("prior_setting.tamoxifen", "after-surgery"),
+                    ("prior_therapies", "letrozole"), ("prior_setting.letrozole", ""),
+                    ("prior_setting.docetaxel", "before-surgery")])  # not ticked: ignored
+    assert posted.data == {"prior_therapies": [{"drug": "tamoxifen", "setting": "after-surgery"},
+                                               "letrozole"]}
+    from booklet.web.form import profile_from_values
+
+    values = profile_from_values({"prior_therapies": [{"drug": "tamoxifen",
+                                                       "setting": "after-surgery"}]})
+    assert values == {"prior_therapies": ["tamoxifen"],
+                      "prior_setting.tamoxifen": ["after-surgery"]}
+
+
+def test_the_real_fhir_importer_fills_the_form(client):
+    """With branch fhir merged: the bundled example record fills the form, settings kept."""
+    from booklet.web import fhir_hook
+
+    if not fhir_hook.available():
+        pytest.skip("the FHIR importer is not installed")
+    from conftest import ROOT
+
+    bundle = (ROOT / "examples" / "fhir" / "stage-iv-bone-liver.json").read_bytes()
+    r = client.post("/fhir", files={"upload": ("record.json", bundle)}, headers=SAME)
+    assert r.status_code == 200, r.text[:500]
+    html = r.text
+    assert 'id="f-stage-5" value="IV" checked' in html
+    assert 'id="prior-tamoxifen" value="tamoxifen" checked' in html
+    assert '<option value="after-surgery" selected>' in html
+    assert "stage IV is used" in html  # the importer's warning, to check
+    assert "A booklet for stage IV breast cancer" in html

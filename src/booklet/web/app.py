@@ -36,8 +36,8 @@ from starlette.background import BackgroundTask
 from booklet import assets
 from booklet.errors import BookletError, ProfileError
 from booklet.web import fhir_hook
-from booklet.web.form import (GROUPS, MAX_FIELDS, TEAM, Posted, all_keys, errors_by_field,
-                              profile_from_values, split, therapy_choices)
+from booklet.web.form import (GROUPS, MAX_FIELDS, SETTINGS, TEAM, Posted, all_keys,
+                              errors_by_field, profile_from_values, split, therapy_choices)
 from booklet.web.pool import Busy, Failed, Job, Renderer
 
 log = logging.getLogger("booklet.web")
@@ -242,7 +242,8 @@ def create_app(settings: Settings | None = None) -> Any:
                 "plan": None, "notice": "", "regimens": regimens, "drug_groups": drug_groups,
                 "options": {}, "clinic": settings.clinic, "fhir": fhir_hook.available(),
                 "token": bool(settings.token), "max_rows": settings.max_rows,
-                "max_upload_kb": settings.max_upload // 1000, "warnings": []}
+                "max_upload_kb": settings.max_upload // 1000, "warnings": [],
+                "settings": SETTINGS}
         base.update(context)
         html = env.get_template(name).render(**base)
         return HTMLResponse(html, status)

@@ -1,8 +1,8 @@
 """The one place the web app meets the FHIR importer (`booklet profile from-fhir`).
 
-The importer is written on another branch. Until it is merged, `available()` is False and
-the form shows no FHIR upload; once `booklet.fhir.from_fhir` exists, the upload fills the
-form from a Bundle, and the nurse checks every field before making the booklet.
+When `booklet.fhir.from_fhir` can be imported, the form offers an upload that fills it from
+a Bundle, and the nurse checks every field before making the booklet; without it (an
+install without the importer) `available()` is False and the form shows no upload.
 """
 
 from __future__ import annotations

@@ -137,6 +137,11 @@ TEAM = Group("team", "My care team page (optional)", (
 ))
 
 LISTS = ("metastases", "current_therapies", "prior_therapies")
+SETTING = "prior_setting."  # prior_setting.DRUG: when that prior drug was given (the form's
+                            # way of writing {drug: DRUG, setting: ...} in prior_therapies)
+SETTINGS = (Choice("", "Not said (for stage IV: counted as stage IV treatment)"),
+            Choice("before-surgery", "Before surgery"), Choice("after-surgery", "After surgery"),
+            Choice("metastatic", "For stage IV cancer"))
 OPTION_KEYS = ("paper", "large_print", "imposition", "encrypt", "password", "all_medicines",
                "preview", "deliver")
 MAX_FIELDS = 400
@@ -186,7 +191,7 @@ def split(items: Iterable[tuple[str, str]]) -> Posted:
     options = {k: v[-1] for k, v in values.items() if k in OPTION_KEYS}
     data: dict[str, Any] = {}
     for key, given in values.items():
-        if key in OPTION_KEYS or key == "token":
+        if key in OPTION_KEYS or key == "token" or key.startswith(SETTING):
             continue
         kept = [v.strip() for v in given if v.strip()]
         if not kept:
@@ -201,6 +206,11 @@ def split(items: Iterable[tuple[str, str]]) -> Posted:
             target = nxt
         else:
             target[parts[-1]] = value
+    prior = data.get("prior_therapies")
+    if isinstance(prior, list):
+        data["prior_therapies"] = [
+            {"drug": d, "setting": values[SETTING + d][-1]}
+            if values.get(SETTING + d, [""])[-1].strip() else d for d in prior]
     return Posted(data, options, values)
 
 
@@ -247,8 +257,14 @@ def profile_from_values(data: Mapping[str, Any]) -> dict[str, list[str]]:
                 if v not in (None, ""):
                     out[f"{key}.{sub}"] = [str(v)]
         elif isinstance(value, (list, tuple)):
-            out[key] = [v if isinstance(v, str) else str(v.get("drug", "")) if isinstance(v, dict)
-                        else str(v) for v in value]
+            out[key] = []
+            for v in value:
+                if isinstance(v, dict):
+                    out[key].append(str(v.get("drug", "")))
+                    if key == "prior_therapies" and v.get("setting"):
+                        out[SETTING + str(v.get("drug", ""))] = [str(v["setting"])]
+                else:
+                    out[key].append(str(v))
         elif value not in (None, ""):
             out[key] = [str(value)]
     return out

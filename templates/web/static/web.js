@@ -36,6 +36,14 @@
     box.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); } });
   });
 
+  // "When was it given?" only beside a ticked medicine
+  document.querySelectorAll(".prior-when[data-for]").forEach(function (when) {
+    var box = document.getElementById(when.getAttribute("data-for"));
+    var sync = function () { when.hidden = !box.checked; };
+    box.addEventListener("change", sync);
+    sync();
+  });
+
   if (!form) { return; }
   var plan = document.getElementById("plan");
   var status = document.getElementById("plan-status");
