@@ -35,7 +35,9 @@ def test_wheel_holds_the_assets(wheel):
                    "booklet/_assets/content/en/ui.yaml", "booklet/_assets/fonts/OFL.txt",
                    "booklet/_assets/examples/stage-iv-hr-pos-her2-pos.yaml",
                    "booklet/fhir/codes/conditions.yaml", "booklet/fhir/codes/medications.yaml",
-                   "booklet/_assets/examples/fhir/stage-iv-bone-liver.json"):
+                   "booklet/_assets/examples/fhir/stage-iv-bone-liver.json",
+                   "booklet/_assets/templates/web/form.html.j2",  # booklet serve
+                   "booklet/_assets/templates/web/static/web.js"):
         assert needed in names, needed
     assert any(n.startswith("booklet/_assets/content/en/drugs/") for n in names)
 

@@ -680,6 +680,54 @@ def profile_from_fhir(
         typer.echo(f"render would refuse it: {problem}", err=True)
 
 
+@app.command()
+@guarded
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Default 127.0.0.1: this computer only. Any other address needs an access code (--token-file or BOOKLET_WEB_TOKEN).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file, used for every booklet.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Render processes (default: number of CPUs).")] = None,
+    queue: Annotated[int, typer.Option("--queue", min=0, help="Renders that may wait for a free process; more are told to try again in a moment (503).")] = 8,
+    token_file: Annotated[Path | None, typer.Option("--token-file", help="File whose first line is the access code nurses sign in with (or BOOKLET_WEB_TOKEN).")] = None,
+    origin: Annotated[list[str] | None, typer.Option("--origin", help="The address nurses open behind a reverse proxy, such as https://booklet.clinic.example (may be given more than once).")] = None,
+) -> None:
+    """A web page for nurses: fill in the form, print the booklet."""
+    import logging
+
+    from booklet.web.app import Settings, is_loopback
+
+    token = None
+    if token_file is not None:
+        try:
+            lines = token_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            fail(f"error: option '--token-file': cannot read {token_file} ({exc.strerror})")
+        token = lines[0].strip() if lines else ""
+    elif os.environ.get("BOOKLET_WEB_TOKEN"):
+        token = os.environ["BOOKLET_WEB_TOKEN"].strip()
+    if token is not None and len(token) < 16:
+        fail("error: option '--token-file': the access code is shorter than 16 characters")
+    if not is_loopback(host) and not token:
+        fail(f"error: option '--host': {host} lets other computers reach the page; give an "
+             "access code with --token-file or BOOKLET_WEB_TOKEN, or keep 127.0.0.1 behind the "
+             "clinic's reverse proxy and its sign-in (see the README, \"For nurses\")")
+    for o in origin or ():
+        if not o.startswith(("http://", "https://")) or o.count("/") != 2:
+            fail(f"error: option '--origin': '{o}' is not an origin like https://booklet.clinic.example")
+    settings = Settings(host=host, port=port, clinic=load_clinic(clinic),
+                        workers=workers or os.cpu_count() or 1, queue=queue, token=token,
+                        origins=tuple(origin or ()), date=default_date, debug=STATE["debug"])
+    import uvicorn
+
+    from booklet.web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"booklet serve: open http://{shown}:{port}/ in a browser (Ctrl-C to stop)", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False,
+                log_level="warning", server_header=False, timeout_graceful_shutdown=10)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,1 @@
+"""`booklet serve`: the nurse's web page (see `booklet.web.app`)."""
