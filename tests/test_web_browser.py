@@ -408,3 +408,19 @@ def test_options_and_headers_of_the_pdf(server):
     with pikepdf.open(io.BytesIO(body), password="a long secret") as pdf:
         width, height = (float(v) for v in pdf.pages[0].mediabox[2:])
     assert (round(width), round(height)) == (595, 842)  # A4 in points
+
+
+def test_a_booklet_with_a_problem_is_not_sent(server, page):
+    """With a problem shown, the buttons say so and put the focus on the field, instead of
+    opening a new tab with the form again."""
+    page.goto(server + "/")
+    page.get_by_label("Stage II", exact=True).check()
+    page.get_by_label("Bone", exact=True).check()
+    page.locator("#f-metastases-error").get_by_text("conflicts").wait_for()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if r.url.endswith("/booklet") else None)
+    page.get_by_role("button", name="Make the booklet (PDF)").click()
+    page.wait_for_function("() => document.querySelector('#plan-status').textContent"
+                           ".startsWith('The booklet cannot be made yet')")
+    assert page.evaluate("() => document.activeElement.name") == "metastases"
+    assert requests == []

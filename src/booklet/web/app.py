@@ -285,6 +285,7 @@ def create_app(settings: Settings | None = None) -> Any:
         """The plan in words, for the page's script (the Preview button does the same
         without it)."""
         posted = split((await read_form(request)).multi_items())
+        posted.options.pop("encrypt", None)  # the script never sends the password here
         if plans.locked():
             return JSONResponse({"busy": BUSY}, 503, headers={"Retry-After": "2"})
         async with plans:

@@ -8,6 +8,23 @@
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 
+  // A link in the error summary puts the focus on the field itself, not only its box
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest(".error-summary a[href^='#']") : null;
+    if (!link) { return; }
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) { return; }
+    var field = target.matches("input, select, textarea") ? target
+      : target.querySelector("input:checked, input:not([type=hidden]), select, textarea");
+    if (field) {
+      e.preventDefault();
+      var group = field.closest("details");
+      if (group) { group.open = true; }
+      target.scrollIntoView();
+      field.focus();
+    }
+  });
+
   // Searchable medicine lists
   document.querySelectorAll("input[type=search][data-list]").forEach(function (box) {
     var list = document.getElementById(box.getAttribute("data-list"));
@@ -108,6 +125,13 @@
     pending = setTimeout(function () { refresh(false); }, 250);
   });
   form.addEventListener("input", function (e) {
+    if (e.target.id === "f-password") {  // checked when the booklet is made, not here
+      var box = fieldBox("password");
+      var holder = box && box.querySelector(".field-error");
+      if (holder) { holder.hidden = true; box.classList.remove("has-error"); }
+      e.target.removeAttribute("aria-invalid");
+      return;
+    }
     if (e.target.type !== "text" && e.target.type !== "date") { return; }
     clearTimeout(pending);
     pending = setTimeout(function () { refresh(false); }, 700);
@@ -117,6 +141,19 @@
     if (by && by.name === "preview") {
       e.preventDefault();
       refresh(true);
+      return;
+    }
+    // a booklet cannot be made while a problem is shown: say so here, not in a new tab
+    var first = form.querySelector(".field-error:not([hidden])");
+    if (first) {
+      e.preventDefault();
+      status.textContent = "";
+      setTimeout(function () {
+        status.textContent = "The booklet cannot be made yet: " + first.textContent.trim();
+      }, 50);
+      var box = first.closest("[data-key]");
+      var field = box && box.querySelector("input, select");
+      if (field) { field.focus(); }
     }
   });
   var hint = document.getElementById("plan-hint");
