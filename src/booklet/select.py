@@ -218,39 +218,32 @@ class Plan:
 
 # ---------------------------------------------------------------- text that fits
 
+def _fill(item: Any, profile: Profile, lib: Library) -> tuple[str, Match] | None:
+    """The text of a piece or body segment that fits, with a snippet's words filled in."""
+    result = match(item.applies, profile)
+    if not result.ok:
+        return None
+    if not item.ref:
+        return item.text, result
+    snippet = lib.snippets[item.ref]
+    inner = match(snippet.applies, profile)
+    if not inner.ok:
+        return None
+    return snippet.text, Match(True, result.conditions + inner.conditions)
+
+
 def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
     """The pieces of a Prose or Pieces field that fit the profile, snippets filled in."""
-    out = []
-    for piece in pieces(value):
-        result = match(piece.applies, profile)
-        if not result.ok:
-            continue
-        text = piece.text
-        if piece.ref:
-            snippet = lib.snippets[piece.ref]
-            inner = match(snippet.applies, profile)
-            if not inner.ok:
-                continue
-            text = snippet.text
-            result = Match(True, result.conditions + inner.conditions)
-        out.append(Text(" ".join(text.split()), result.conditions, piece.ref))
-    return out
+    fitted = ((p, _fill(p, profile, lib)) for p in pieces(value))
+    return [Text(" ".join(text.split()), result.conditions, p.ref)
+            for p, filled in fitted if filled for text, result in [filled]]
 
 
 def resolve_body(step: Step, profile: Profile, lib: Library) -> list[Text]:
-    out = []
-    for seg in lib.segments(step):
-        result = match(seg.applies, profile)
-        if not result.ok:
-            continue
-        text = seg.text
-        if seg.ref:
-            snippet = lib.snippets[seg.ref]
-            if not match(snippet.applies, profile).ok:
-                continue
-            text = snippet.text
-        out.append(Text(text, result.conditions, seg.ref))
-    return out
+    """The Markdown segments of a step body that fit (kept as Markdown)."""
+    fitted = ((g, _fill(g, profile, lib)) for g in lib.segments(step))
+    return [Text(text, result.conditions, g.ref)
+            for g, filled in fitted if filled for text, result in [filled]]
 
 
 DRUG_PARTS = ("what", "short", "given", "side_effects", "call_now", "monitoring", "tips")
