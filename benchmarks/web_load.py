@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--bursts", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queue", type=int, default=8)
+    ap.add_argument("--recycle", type=int, default=100, help="booklets per worker process")
     args = ap.parse_args()
 
     port = free_port()
@@ -121,7 +122,8 @@ def main() -> None:
     booklet = Path(sys.executable).with_name("booklet")
     log = open(os.devnull, "wb")
     proc = subprocess.Popen([str(booklet), "serve", "--port", str(port), "--workers",
-                             str(args.workers), "--queue", str(args.queue)],
+                             str(args.workers), "--queue", str(args.queue),
+                             "--recycle", str(args.recycle)],
                             stdout=log, stderr=log, start_new_session=True)
     try:
         started = time.perf_counter()
@@ -135,7 +137,8 @@ def main() -> None:
         time.sleep(1)
         idle = sampler.samples[-1][2]
         single = [post(url) for _ in range(3)]
-        print(f"booklet serve: {args.workers} workers, queue {args.queue}; ready in {ready:.1f} s; "
+        print(f"booklet serve: {args.workers} workers, queue {args.queue}, a worker replaced "
+              f"after {args.recycle} booklets; ready in {ready:.1f} s; "
               f"{idle:.0f} MB (server and workers, idle)")
         print(f"one booklet at a time: {', '.join(f'{t:.1f} s' for _, t, _ in single)} "
               f"({single[-1][2] / 1024:.0f} KB)")

@@ -688,6 +688,7 @@ def serve(
     clinic: Annotated[Path | None, typer.Option("--clinic", help="Clinic branding file, used for every booklet.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Render processes (default: number of CPUs).")] = None,
     queue: Annotated[int, typer.Option("--queue", min=0, help="Renders that may wait for a free process; more are told to try again in a moment (503).")] = 8,
+    recycle: Annotated[int, typer.Option("--recycle", min=1, help="Replace a render process after this many booklets, so that memory cannot creep.")] = 100,
     token_file: Annotated[Path | None, typer.Option("--token-file", help="File whose first line is the access code nurses sign in with (or BOOKLET_WEB_TOKEN).")] = None,
     origin: Annotated[list[str] | None, typer.Option("--origin", help="The address nurses open behind a reverse proxy, such as https://booklet.clinic.example (may be given more than once).")] = None,
 ) -> None:
@@ -715,7 +716,8 @@ def serve(
         if not o.startswith(("http://", "https://")) or o.count("/") != 2:
             fail(f"error: option '--origin': '{o}' is not an origin like https://booklet.clinic.example")
     settings = Settings(host=host, port=port, clinic=load_clinic(clinic),
-                        workers=workers or os.cpu_count() or 1, queue=queue, token=token,
+                        workers=workers or os.cpu_count() or 1, queue=queue, recycle=recycle,
+                        token=token,
                         origins=tuple(origin or ()), date=default_date, debug=STATE["debug"])
     import uvicorn
 

@@ -56,6 +56,7 @@ class Settings:
     token: str | None = None           # required when not bound to loopback
     workers: int = 2
     queue: int = 8                     # renders that may wait for a worker
+    recycle: int = 100                 # booklets a worker makes before it is replaced
     max_form: int = 200_000            # bytes in a posted form
     max_upload: int = 2_000_000        # bytes in an uploaded CSV or FHIR bundle
     max_rows: int = 100                # rows in an uploaded CSV (larger: `booklet batch`)
@@ -123,7 +124,8 @@ async def _plain(send: Callable, status: int, text: str) -> None:
 
 def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings()
-    renderer = Renderer(settings.workers, settings.queue, settings.clinic, timeout=settings.timeout)
+    renderer = Renderer(settings.workers, settings.queue, settings.clinic,
+                        tasks_per_worker=settings.recycle, timeout=settings.timeout)
     web = assets.path("templates") / "web"
     env = Environment(loader=FileSystemLoader(str(web)), undefined=StrictUndefined,
                       autoescape=select_autoescape(("html", "j2")), trim_blocks=True,
