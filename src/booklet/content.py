@@ -99,6 +99,7 @@ class Piece(Model):
     text: str = ""
     ref: str = ""  # a snippet id (snippets.yaml): the same words everywhere, never shortened
     applies: dict[str, list[str]] = {}
+    sources: list[str] = []  # cited only when this piece is shown (e.g. a men-only leaflet)
 
     @field_validator("applies", mode="before")
     @classmethod
@@ -586,12 +587,18 @@ def _cross_check(lib: Library) -> list[str]:
             return []
         return [p.ref for p in value if isinstance(p, Piece) and p.ref]
 
+    def piece_sources(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return []
+        return [s for p in value if isinstance(p, Piece) for s in p.sources]
+
     for drug in lib.drugs.values():
         need(lib.groups, [drug.group], "group", drug)
         for fund in drug.funding:
             need(lib.sources, fund.sources, "source id in funding", drug)
         for fld in ("what", "short", "given", "side_effects", "call_now", "monitoring", "tips"):
             need(lib.snippets, refs(getattr(drug, fld)), f"snippet in {fld}", drug)
+            need(lib.sources, piece_sources(getattr(drug, fld)), f"source id in {fld}", drug)
         for use in drug.uses:
             need(lib.drugs, use.with_ + use.after_ids + use.needs + use.applies.get("prior", [])
                  + use.applies.get("current", []), "drug id", drug)

@@ -43,6 +43,7 @@ class Text:
     text: str
     conditions: tuple[Condition, ...] = ()
     ref: str = ""  # the snippet it comes from, if any (its sources are cited)
+    sources: tuple[str, ...] = ()  # the piece's own sources, cited when it is shown
 
 
 @dataclass
@@ -235,7 +236,7 @@ def _fill(item: Any, profile: Profile, lib: Library) -> tuple[str, Match] | None
 def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
     """The pieces of a Prose or Pieces field that fit the profile, snippets filled in."""
     fitted = ((p, _fill(p, profile, lib)) for p in pieces(value))
-    return [Text(" ".join(text.split()), result.conditions, p.ref)
+    return [Text(" ".join(text.split()), result.conditions, p.ref, tuple(p.sources))
             for p, filled in fitted if filled for text, result in [filled]]
 
 
@@ -510,6 +511,8 @@ def _cited(plan: Plan) -> list[str]:
             items += d.funding
             items += [u.use.canada for u in d.uses if u.use.canada]
             items += [lib.snippets[t.ref] for part in d.parts.values() for t in part if t.ref]
+            items += [_Short(list(t.sources)) for part in d.parts.values() for t in part
+                      if t.sources]
         else:
             items.append(_Short(d.item.sources[:1]))
     items += [p.item for p in plan.standards + plan.questions + plan.glossary]
