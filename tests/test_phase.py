@@ -58,7 +58,9 @@ def test_steps_behind_shrink_and_ahead_are_short(library, phase):
         assert "done" not in modes.values()
     for sec in plan.sections:
         if sec.mode != "full":
-            assert not sec.children and not sec.questions and not sec.body
+            assert not sec.questions and not sec.body
+            # only safety sub-sections stay, in full (signs to call about never shrink)
+            assert all(c.item.safety and c.mode == "full" for c in sec.children)
 
 
 def test_stage_iv_on_treatment_keeps_safety_and_drops_choosing(library):

@@ -32,6 +32,9 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "line": LINES,         # stage IV: first | later; none for stages 0-III
     "prior": None,  # drug ids, checked against the library
     "current": None,  # drug ids the person gets now
+    # groups of the drugs the person gets now (groups.yaml ids), or `none`: no current
+    # therapy is known (e.g. the fever page: for chemotherapy now, or when nothing is known)
+    "current_group": None,
 }
 ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REVIEW_MONTHS = 12
@@ -581,6 +584,8 @@ def _cross_check(lib: Library) -> list[str]:
 
     for item in lib.items():
         need(lib.sources, item.sources, "source id", item)
+        need({**lib.groups, "none": None}, item.applies.get("current_group", []),
+             "group in rule 'current_group'", item)
         need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
     def refs(value: Any) -> list[str]:
         if isinstance(value, str):
@@ -600,6 +605,8 @@ def _cross_check(lib: Library) -> list[str]:
             need(lib.snippets, refs(getattr(drug, fld)), f"snippet in {fld}", drug)
             need(lib.sources, piece_sources(getattr(drug, fld)), f"source id in {fld}", drug)
         for use in drug.uses:
+            need({**lib.groups, "none": None}, use.applies.get("current_group", []),
+                 "group in rule 'current_group'", drug)
             need(lib.drugs, use.with_ + use.after_ids + use.needs + use.applies.get("prior", [])
                  + use.applies.get("current", []), "drug id", drug)
             if use.canada:

@@ -120,6 +120,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "heading": (ui["step"].format(n=sec.number) + ": " if sec.number else "") + step.title,
             "level": level,
             "mode": sec.mode,
+            "safety": step.safety,
             "mode_note": ui["mode_done"] if sec.mode == "done" else ui["mode_ahead"] if short else "",
             "summary": step.done if sec.mode == "done" else step.summary,
             "condition": note(sec.conditions),
@@ -253,6 +254,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     overview = [{"title": g.title_for(sex), "drugs": [
         {"id": f"drug-{d.item.id}", "name": d.item.name, "line": line_label(d)}
         for d in members]} for g, members in plan.drug_groups()]
+    if plan.current:
+        overview = []  # "Your treatment now" and the short list of later medicines say it
     diagnosis = ui["diagnosis"]
     subtitle_parts = [diagnosis["stage"][profile.stage]]
     if profile.stage != "0" or profile.hr != "unknown":
@@ -285,7 +288,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             works = f"{src.short or _short_title(src.title)}" + (f" ({span})" if span else "")
         else:
             works = ui["sources_count"].format(n=len(ids)) + (f" ({span})" if span else "")
-        sources.append({"n": n, "publisher": publisher, "works": works})
+        sources.append({"n": n, "publisher": publisher or ui["sources_papers"], "works": works})
 
     clinic = options.clinic
     phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")
@@ -366,10 +369,47 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     }
 
 
+# Former and alternative names of one organisation, so its pages share one printed entry.
+_SAME_ORGANISATION = {
+    "Cancer Care Ontario": "Ontario Health (Cancer Care Ontario)",
+    "CADTH": "Canada's Drug Agency (CDA-AMC)",
+    "CADTH pan-Canadian Oncology Drug Review": "Canada's Drug Agency (CDA-AMC)",
+    "Canada's Drug Agency": "Canada's Drug Agency (CDA-AMC)",
+    "Alberta Health Services (MyHealth Alberta)": "Alberta Health Services",
+    "Alberta Health Services (MyHealth.Alberta.ca)": "Alberta Health Services",
+    "Alberta Health Services (Cancer Care Alberta)": "Alberta Health Services",
+    "Canada's Drug Agency (CDA-AMC, formerly CADTH)": "Canada's Drug Agency (CDA-AMC)",
+    "CADTH pan-Canadian Oncology Drug Review Expert Review Committee":
+        "Canada's Drug Agency (CDA-AMC)",
+    "Breast Cancer Now (Breast Cancer Care)": "Breast Cancer Now",
+    "U.S. National Library of Medicine (MedlinePlus)": "U.S. National Library of Medicine",
+    "U.S. National Library of Medicine (DailyMed)": "U.S. National Library of Medicine",
+    "MedlinePlus": "U.S. National Library of Medicine",
+    "Pocketpills": "PocketPills",
+    "Novartis Canada": "Novartis Pharmaceuticals Canada",
+    "College of Family Physicians of Canada (Canadian Family Physician)":
+        "College of Family Physicians of Canada",
+}
+# A paper's authors ("Jerzak KJ, et al.") or a journal: listed together as research papers.
+_PAPER = re.compile(r"^[A-Z][A-Za-z'-]+ [A-Z]{1,3}\b|et al\.|colleagues|investigators|"
+                    r"Journal|Lancet|Annals|Current Oncology|Insights into Imaging|"
+                    r"Breast Cancer Research")
+
+
 def _publisher(name: str) -> str:
-    """One entry per organisation: 'Ontario Health (Cancer Care Ontario)' and its
-    formulary pages group together."""
-    return " ".join(name.split())
+    """One entry per organisation: 'Ontario Health (Cancer Care Ontario)' and its formulary
+    pages group together; a joint publication goes under its first publisher; papers and
+    journals share one entry ("" here, named by the interface strings)."""
+    name = " ".join(name.split())
+    if _PAPER.search(name):
+        return ""
+    name = re.sub(r"\s*\((via|copy on|now|news release|published by)\b[^)]*\)", "", name)
+    first = re.split(r"\s+and\s+|;\s*|,\s+(?=[A-Z])", name)[0]
+    if first.count("(") == first.count(")") and first not in ("U.S. Food",):
+        name = first
+    name = re.sub(r"\s*\((Drug and Health Product Portal|copy[^)]*|Canadian pharmacy[^)]*)\)$",
+                  "", name)
+    return _SAME_ORGANISATION.get(name, name)
 
 
 def _short_title(title: str, limit: int = 48) -> str:

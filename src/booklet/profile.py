@@ -100,6 +100,7 @@ class Profile:
     prior_settings: Mapping[str, str] = field(default_factory=dict)
     current_therapies: tuple[str, ...] = ()   # drug ids, regimens expanded
     regimens: tuple[str, ...] = ()            # regimen ids named in current_therapies
+    current_groups: tuple[str, ...] = ()      # their groups (set by select from the library)
     chosen: Mapping[str, str] = field(default_factory=dict)  # drug id -> trial | off-label
     phase: str = "unknown"
     start_date: dt.date | None = None

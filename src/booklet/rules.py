@@ -71,6 +71,11 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
             if any(drug in allowed for drug in profile.current_therapies):
                 continue
             return NO
+        if key == "current_group":
+            groups = profile.current_groups if profile.current_therapies else ("none",)
+            if any(g in allowed for g in groups):
+                continue
+            return NO
         if key == "setting":
             if any(s in allowed for s in profile.settings):
                 continue
@@ -106,6 +111,9 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "current":
             now = [d for d in profile.current_therapies if d in allowed]
             parts.append(f"gets {', '.join(now)} now")
+        elif key == "current_group":
+            parts.append("no current therapy known" if not profile.current_therapies else
+                         f"gets {' or '.join(g for g in profile.current_groups if g in allowed)} now")
         elif key == "setting":
             parts.append(f"setting {' or '.join(s for s in profile.settings if s in allowed)}")
         elif key == "her2" and profile.her2 == "ultralow" and "ultralow" not in allowed:

@@ -10,7 +10,7 @@ labels the content "If ..."). Every sentence is chosen too: pieces of text carry
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from typing import Any
 
 from booklet.content import (Drug, Library, Piece, Question, Regimen, Standard, Step, Use,
@@ -21,7 +21,7 @@ from booklet.rules import Condition, Match, describe, match
 
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
-MAX_GLOSSARY = 24  # about three pages of words to know
+MAX_GLOSSARY = 22  # about two pages of words to know (two columns)
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
@@ -283,6 +283,13 @@ def _section(step: Step, lib: Library, profile: Profile, result: Match,
                          mode=mode)
     if mode != "full":
         sec.why += f"; {'behind' if mode == 'done' else 'ahead of'} phase {care_phase(profile)}"
+        # safety never shrinks: a safety sub-section (signs to call about) stays in full
+        for child in lib.children(step.id):
+            r = match(child.applies, profile)
+            if child.safety and r.ok:
+                sub = _section(child, lib, profile, r, "full")
+                if sub is not None:
+                    sec.children.append(sub)
         return sec
     sec.body = resolve_body(step, profile, lib)
     sec.standards = [p for p in (_planned(lib.standards[i], profile) for i in step.standards) if p]
@@ -417,6 +424,9 @@ def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: boo
 
 def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
     check_current(profile, lib)
+    if profile.current_therapies:
+        groups = (lib.drugs[d].group for d in profile.current_therapies if d in lib.drugs)
+        profile = replace(profile, current_groups=tuple(dict.fromkeys(groups)))
     notes: list[str] = []
     if profile.stage == "IV" and profile.phase != "unknown":
         notes.append(f"phase '{profile.phase}' is ignored for stage IV; the line of treatment "
@@ -500,7 +510,8 @@ def _cited(plan: Plan) -> list[str]:
     """Sources of what the booklet shows, in order of first use."""
     items: list[Any] = []
     for sec in plan.walk():
-        items.append(sec.item)
+        # a step in short (ahead) or done (behind) form shows a paragraph: its main source
+        items.append(sec.item if sec.mode == "full" else _Short(sec.item.sources[:1]))
     items += [r.item for r in plan.regimens]
     lib = plan.library
     for sec in plan.walk():
