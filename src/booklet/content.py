@@ -763,7 +763,9 @@ def shape(value: Any, free: bool = False) -> Any:
     if isinstance(value, BaseModel):
         value = value.model_dump()
     if isinstance(value, dict):
-        return {k: shape(v, k in FREE_TEXT) for k, v in value.items() if k != "reviewed"}
+        # `also` lists the other forms of a glossary word: each language has its own number
+        return {k: "…" if k == "also" else shape(v, k in FREE_TEXT)
+                for k, v in value.items() if k != "reviewed"}
     if isinstance(value, (list, tuple)):
         return [shape(v, free) for v in value]
     if isinstance(value, str) and free:
