@@ -6,7 +6,7 @@ Everything is gathered and checked before anything is written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from booklet import profile as profile_stage
@@ -35,15 +35,20 @@ def print_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}-print{out.suffix or '.pdf'}")
 
 
-def load_profile(path: str, library: Library | None = None, as_of: dt.date | None = None) -> Profile:
+def load_profile(path: str, library: Library | None = None, as_of: dt.date | None = None,
+                 language: str | None = None) -> Profile:
     """A profile file, or a FHIR Bundle (told by its resourceType): `as_of` is the date an
-    age is counted at (the booklet's date)."""
+    age is counted at (the booklet's date); `language` (--lang) overrides the profile's."""
     lib = library or cached_library()
     from booklet import fhir
 
     if path != "-" and fhir.is_fhir_file(path):
-        return fhir.load_profile(path, lib, as_of)
-    return profile_stage.load(path, lib.drug_names)
+        prof = fhir.load_profile(path, lib, as_of)
+    else:
+        prof = profile_stage.load(path, lib.drug_names)
+    if language and language != prof.language:
+        prof = replace(prof, language=language)
+    return prof
 
 
 def plan_for(profile: Profile, library: Library | None = None,

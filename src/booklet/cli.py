@@ -34,6 +34,14 @@ class Format(str, Enum):
     html = "html"
 
 
+class Lang(str, Enum):
+    en = "en"
+    fr = "fr"
+
+
+LANG_HELP = "Language of the booklet (en or fr); overrides the profile's `language`."
+
+
 class Paper(str, Enum):
     letter = "letter"
     a4 = "a4"
@@ -234,6 +242,7 @@ def render(
     all_medicines: Annotated[bool, typer.Option("--all-medicines", help="A full card for every medicine that fits the profile, not only the current ones (a reference, longer).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists (otherwise an existing file is kept).")] = False,
     eml: Annotated[bool, typer.Option("--eml", help="Also write an unsent email draft beside the PDF (OUT.eml): the booklet attached, To: from the profile's email. Never the password.")] = False,
+    lang: Annotated[Lang | None, typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Render a booklet for one profile."""
     from booklet.build import build_to_file, load_profile
@@ -247,7 +256,8 @@ def render(
         fail("error: option '--imposition booklet' works with --format pdf only")
     steps = finish_steps(encrypt, password_file, fmt)
     output = check_output(output, fmt, force, eml)
-    prof = load_profile(profile_arg(profile, example), as_of=options.date)
+    prof = load_profile(profile_arg(profile, example), as_of=options.date,
+                        language=lang.value if lang else None)
     for note in prof.warnings:
         typer.echo(f"note: {note}", err=True)
     try:
@@ -380,11 +390,13 @@ def explain(
     example: Annotated[str | None, typer.Option("--example", help="Use a bundled example profile.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     all_medicines: Annotated[bool, typer.Option("--all-medicines", help="Plan a full card for every medicine that fits.")] = False,
+    lang: Annotated[Lang | None, typer.Option("--lang", help=LANG_HELP)] = None,
 ) -> None:
     """Show what the booklet will hold for a profile, and why."""
     from booklet.build import load_profile, plan_for
 
-    plan = plan_for(load_profile(profile_arg(profile, example)), all_medicines=all_medicines)
+    plan = plan_for(load_profile(profile_arg(profile, example), language=lang.value if lang else None),
+                    all_medicines=all_medicines)
     if as_json:
         typer.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
         return
@@ -544,21 +556,33 @@ def content_check(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge review dates against this date (YYYY-MM-DD).")] = None,
     grades: Annotated[bool, typer.Option("--grades", help="List the reading grade of every item.")] = False,
 ) -> None:
-    """Check the content: schema, rules, ids, sources, review dates, reading grade."""
-    from booklet.content import check_library
+    """Check the content: schema, rules, ids, sources, review dates, reading level, and that
+    every language mirrors English (same items, rules and sources; no older translation)."""
+    from booklet import assets
+    from booklet.content import check_languages, check_library
 
-    report = check_library(as_of=parse_date(as_of, "--as-of") if as_of else dt.date.today())
-    if grades:
-        for kind, item_id, g in sorted(report.grades):
-            typer.echo(f"  grade {g:4.1f}  {kind:<9} {item_id}")
-    body = [g for k, _, g in report.grades if k in ("drug", "step")]
-    mean = sum(body) / len(body) if body else 0.0
-    counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-    typer.echo(f"content: {counts}; mean reading grade {mean:.1f} (drug pages and steps), "
-               f"highest {max(body, default=0):.1f}")
-    if report.problems:
-        typer.echo("\n".join(report.problems), err=True)
-        fail(f"content check: {len(report.problems)} problems", 1)
+    day = parse_date(as_of, "--as-of") if as_of else dt.date.today()
+    problems: list[str] = []
+    languages = sorted(p.name for p in assets.path("content").iterdir()
+                       if p.is_dir() and p.name != "sources")
+    for language in ["en"] + [x for x in languages if x != "en"]:
+        report = check_library(language, as_of=day)
+        if grades:
+            for kind, item_id, g in sorted(report.grades):
+                typer.echo(f"  [{language}] {'grade' if language == 'en' else 'ease'} {g:5.1f}  {kind:<9} {item_id}")
+        body = [g for k, _, g in report.grades if k in ("drug", "step")]
+        mean = sum(body) / len(body) if body else 0.0
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        level = (f"mean reading grade {mean:.1f} (drug pages and steps), highest "
+                 f"{max(body, default=0):.1f}" if language == "en" else
+                 f"mean Kandel-Moles reading ease {mean:.1f} (drug pages and steps), lowest "
+                 f"{min(body, default=0):.1f}")
+        typer.echo(f"content [{language}]: {counts}; {level}")
+        problems += report.problems if language == "en" else [f"[{language}] {p}" for p in report.problems]
+    problems += check_languages()
+    if problems:
+        typer.echo("\n".join(dict.fromkeys(problems)), err=True)
+        fail(f"content check: {len(problems)} problems", 1)
     typer.echo("content check: ok")
 
 

@@ -38,6 +38,7 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
 }
 ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REVIEW_MONTHS = 12
+MIN_EASE_FR = 60.0  # Kandel-Moles: 60-70 is plain French, like grade 8 English
 
 
 def _rule(value: Any) -> dict[str, list[str]]:
@@ -435,6 +436,9 @@ def _yaml(text: str) -> Any:
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
+    if not path.is_file():
+        problems.append(f"{_rel(path)}: missing")
+        return None
     try:
         return _yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -540,6 +544,19 @@ def _load(language: str, root: Path | None) -> tuple[Library, list[str]]:
         raise ContentError(f"content: no content for language '{language}'")
     for path in sorted((base / "sources").glob("*.yaml")):
         _add(lib.sources, _build(Source, _read_yaml(path, problems), path, problems), path, lib, problems)
+    # A language may give a source its own title and address (the publisher's page in that
+    # language), as a variant of the same id: content/<lang>/sources.yaml.
+    variants = lang / "sources.yaml"
+    if variants.is_file():
+        for sid, variant in (_read_yaml(variants, problems) or {}).items():
+            if sid not in lib.sources:
+                problems.append(f"{_rel(variants)}: unknown source id '{sid}'")
+                continue
+            extra = set(variant or {}) - {"title", "short", "url", "publisher"}
+            if extra:
+                problems.append(f"{_rel(variants)} ({sid}): unknown keys {', '.join(sorted(extra))}")
+                continue
+            lib.sources[sid] = lib.sources[sid].model_copy(update=variant or {})
     for entry in _read_yaml(lang / "groups.yaml", problems) or []:
         group = _build(Group, entry, lang / "groups.yaml", problems)
         _add(lib.groups, group, lang / "groups.yaml", lib, problems)
@@ -675,7 +692,7 @@ class CheckReport:
 def check_library(language: str = "en", as_of: dt.date | None = None,
                   max_grade: float = 8.0, root: Path | None = None) -> CheckReport:
     """Everything `load_library` checks, plus review dates, markup and reading grade."""
-    from booklet.readability import grade, mask, prose
+    from booklet.readability import grade, kandel_moles, mask, prose
 
     as_of = as_of or dt.date.today()
     lib, problems = _load(language, root)
@@ -697,8 +714,15 @@ def check_library(language: str = "en", as_of: dt.date | None = None,
             if ITALIC.search(text):
                 problems.append(f"{label}: italics are not allowed (use bold for emphasis)")
                 break
-        g = grade(mask(prose(item_text(item)), words))
         kind = type(item).__name__.lower()
+        if language == "fr":
+            # French: Kandel-Moles reading ease, at least as plain as grade 8 English
+            ease = kandel_moles(mask(prose(item_text(item)), words))
+            grades.append((kind, item.id, ease))
+            if kind in ("drug", "step") and ease < MIN_EASE_FR:
+                problems.append(f"{label}: Kandel-Moles reading ease {ease} is below {MIN_EASE_FR}")
+            continue
+        g = grade(mask(prose(item_text(item)), words))
         grades.append((kind, item.id, g))
         if kind in ("drug", "step") and g > max_grade:
             problems.append(f"{label}: reading grade {g} is above {max_grade}")
@@ -722,3 +746,83 @@ def _months_before(day: dt.date, months: int) -> dt.date:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- two languages
+
+# Text a translator writes; everything else (ids, rules, sources, numbers, aliases) must be
+# the same in every language.
+FREE_TEXT = {"title", "text", "summary", "done", "what", "short", "given", "side_effects",
+             "call_now", "monitoring", "tips", "term", "definition", "also", "intro",
+             "title_men", "intro_men", "name", "days", "visit", "starts", "glance", "body",
+             "label", "where", "insert_title"}
+
+
+def shape(value: Any, free: bool = False) -> Any:
+    """An item with its human-language text blanked: what must match across languages."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        # `also` lists the other forms of a glossary word: each language has its own number
+        return {k: "…" if k == "also" else shape(v, k in FREE_TEXT)
+                for k, v in value.items() if k != "reviewed"}
+    if isinstance(value, (list, tuple)):
+        return [shape(v, free) for v in value]
+    if isinstance(value, str) and free:
+        return "…"
+    return value
+
+
+def check_languages(root: Path | None = None, reference: str = "en") -> list[str]:
+    """Every language mirrors the reference one: the same items (by id), the same rules and
+    sources (piece by piece, body segment by body segment), and no translation older than
+    its original. Returns problems."""
+    base = root or assets.path("content")
+    langs = sorted(p.name for p in base.iterdir()
+                   if p.is_dir() and p.name not in ("sources", reference))
+    if not langs:
+        return []
+    ref, problems = _load(reference, root)
+    out: list[str] = []
+    tables = ("drugs", "steps", "regimens", "standards", "questions", "glossary", "snippets",
+              "groups")
+    for language in langs:
+        other, more = _load(language, root)
+        out += [f"[{language}] {p}" for p in more]
+        for table in tables:
+            a, b = getattr(ref, table), getattr(other, table)
+            for missing in sorted(set(a) - set(b)):
+                out.append(f"[{language}] {table} '{missing}': only in {reference}")
+            for extra in sorted(set(b) - set(a)):
+                out.append(f"[{language}] {table} '{extra}': only in {language}")
+            for key in sorted(set(a) & set(b)):
+                x, y = a[key], b[key]
+                if shape(x) != shape(y):
+                    out.append(f"[{language}] {table} '{key}': rules, sources or structure differ "
+                               f"from {reference} ({_diff(shape(x), shape(y))})")
+                if table == "steps":
+                    sx = [(g.applies, g.ref) for g in ref.segments(x)]
+                    sy = [(g.applies, g.ref) for g in other.segments(y)]
+                    if sx != sy:
+                        out.append(f"[{language}] steps '{key}': its ::: applies / include "
+                                   f"blocks differ from {reference}")
+                rx, ry = getattr(x, "reviewed", None), getattr(y, "reviewed", None)
+                if rx and ry and ry < rx:
+                    out.append(f"[{language}] {table} '{key}': reviewed {ry}, older than the "
+                               f"{reference} text ({rx}); bring the translation up to date")
+        for extra in sorted(set(ref.ui) - set(other.ui)):
+            out.append(f"[{language}] ui.yaml: '{extra}' is missing")
+    return out
+
+
+def _diff(a: Any, b: Any, path: str = "") -> str:
+    """The first place two shapes differ, as a dotted path."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                return _diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for n, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _diff(x, y, f"{path}[{n}]")
+    return f"{path or 'item'}: {a!r} vs {b!r}"[:160]

@@ -19,9 +19,12 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December")
 
 
-def long_date(day: dt.date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+def _long_date(day: dt.date, months: Any = MONTHS) -> str:
+    """4 December 2026; in French 4 décembre 2026 (ui.yaml `months`)."""
+    return f"{day.day} {months[day.month - 1]} {day.year}"
 
+
+long_date = _long_date
 
 GLANCE_TIMINGS = 2  # the "At a glance" page stays one page
 GLANCE_SIGNS = 3
@@ -68,6 +71,10 @@ def page_margin(options: Options) -> str:
 def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     lib = plan.library
     ui = lib.ui
+    months = ui.get("months", MONTHS)
+
+    def long_date(day: dt.date) -> str:  # noqa: F811 - the booklet's language
+        return _long_date(day, months)
     profile = plan.profile
     # Sources are numbered by publisher: one short numbered entry per publisher.
     publishers: dict[str, list[str]] = {}
@@ -322,7 +329,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     }
 
     return {
-        "lang": lib.language,
+        "lang": {"fr": "fr-CA"}.get(lib.language, lib.language),
+        "page_counter": _page_counter(ui["page_of"]),
         "link_stylesheet": True,
         "glance": glance,
         "clinic": None if clinic is None else {
@@ -394,6 +402,20 @@ _SAME_ORGANISATION = {
 _PAPER = re.compile(r"^[A-Z][A-Za-z'-]+ [A-Z]{1,3}\b|et al\.|colleagues|investigators|"
                     r"Journal|Lancet|Annals|Current Oncology|Insights into Imaging|"
                     r"Breast Cancer Research")
+
+
+def _page_counter(pattern: str) -> str:
+    """'Page {page} of {pages}' as CSS content: "Page " counter(page) " of " counter(pages)."""
+    parts = re.split(r"(\{page\}|\{pages\})", pattern)
+    css = []
+    for part in parts:
+        if part == "{page}":
+            css.append("counter(page)")
+        elif part == "{pages}":
+            css.append("counter(pages)")
+        elif part:
+            css.append('"' + part.replace("\\", "").replace('"', "") + '"')
+    return " ".join(css)
 
 
 def _publisher(name: str) -> str:
@@ -515,7 +537,8 @@ def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:
             for n in range(1, count + 1):
                 if len(rows) >= 18:
                     return {"rows": rows, "more": ui["calendar_more"]}
-                rows.append({"part": part.name, "cycle": n, "date": long_date(day),
+                rows.append({"part": part.name, "cycle": n,
+                             "date": _long_date(day, ui.get("months", MONTHS)),
                              "days": part.days})
                 day = day + dt.timedelta(days=part.cycle_days)
             if part.cycles is None:

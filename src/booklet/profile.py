@@ -32,7 +32,7 @@ SETTINGS = ("before-surgery", "after-surgery", "metastatic")
 LINES = ("first", "later", "none")
 REASONS = ("trial", "off-label")
 PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "fr")
 CARE_TEAM = ("clinic", "oncologist", "nurse", "phone")
 MAX_TEXT = 200
 MAX_BYTES = 1_000_000
@@ -394,8 +394,8 @@ def _province(raw: Any) -> Any:
 
 def _language(raw: Any) -> str:
     text = _text(raw).lower()
-    if text == "fr":
-        raise Invalid("'fr' is not available yet; allowed: en")
+    text = {"fr-ca": "fr", "french": "fr", "français": "fr", "francais": "fr",
+            "en-ca": "en", "english": "en", "anglais": "en"}.get(text, text)
     return _choice(LANGUAGES)(text)
 
 

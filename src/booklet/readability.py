@@ -35,9 +35,51 @@ def mask(text: str, words: Iterable[str]) -> str:
     return text
 
 
-_WORD = re.compile(r"[A-Za-zÀ-ɏ]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[A-Za-zÀ-ɏ]+(?:['’][A-Za-zÀ-ɏ]+)?|\d+(?:[.,]\d+)*")
 _SENTENCE = re.compile(r"[.!?]+(?:\s|$)|:\s*$", re.MULTILINE)
 _DIC: list[object] = []
+
+
+_FR: list[object] = []
+
+
+def syllables_fr(word: str) -> int:
+    """Syllables in one French word: vowel groups, where a mute final e or -es does not
+    count (Pyphen's French dictionary splits abbreviations without vowels)."""
+    if word[0].isdigit():
+        return 1
+    if not _FR:
+        import pyphen
+
+        _FR.append(pyphen.Pyphen(lang="fr_FR"))
+    w = word.lower().replace("’", "'").split("'")[-1] or word.lower()
+    groups = len(re.findall(r"[aeiouyàâäéèêëîïôöùûüœæ]+", w))
+    if re.search(r"[^aeiouy](e|es)$", w) and groups > 1:
+        groups -= 1  # mute final e or -es
+    if not groups:  # an abbreviation: Pyphen's split
+        return len(_FR[0].positions(w)) + 1  # type: ignore[attr-defined]
+    return groups
+
+
+def kandel_moles(text: str) -> float:
+    """Kandel and Moles' French adaptation of Flesch reading ease (higher is easier; 60-70 is
+    plain, 70-80 fairly easy): 207 - 1.015 x words per sentence - 73.6 x syllables per word."""
+    words = _WORD.findall(text)
+    if not words:
+        return 100.0
+    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
+    syl = sum(syllables_fr(w) for w in words)
+    return round(207 - 1.015 * len(words) / sentences - 73.6 * syl / len(words), 1)
+
+
+def flesch_ease(text: str) -> float:
+    """Flesch reading ease of English text, the figure Kandel-Moles adapts (for comparing)."""
+    words = _WORD.findall(text)
+    if not words:
+        return 100.0
+    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
+    syl = sum(syllables(w) for w in words)
+    return round(206.835 - 1.015 * len(words) / sentences - 84.6 * syl / len(words), 1)
 
 
 def syllables(word: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -22,7 +23,30 @@ def environment() -> jinja2.Environment:
 
 
 def render_html(context: dict[str, Any]) -> str:
-    return environment().get_template("booklet.html.j2").render(**context)
+    html = environment().get_template("booklet.html.j2").render(**context)
+    return french_spacing(html) if str(context.get("lang", "")).startswith("fr") else html
+
+
+_MARKUP = re.compile(r"(<style\b.*?</style>|<[^>]+>)", re.S)
+NBSP = "\u00a0"  # the fonts have no narrow no-break space (U+202F); OQLF accepts this one
+
+
+def french_spacing(html: str) -> str:
+    """French typography in the text (never in tags or styles): a no-break space before
+    : ; ! ? and », after «, between a number and its unit, and in 1 000."""
+    parts = _MARKUP.split(html)
+    for n in range(0, len(parts), 2):  # text between tags
+        parts[n] = spacing(parts[n])
+    return "".join(parts)
+
+
+def spacing(text: str) -> str:
+    # before : ; ! ? » (not in an address such as https://, nor a time such as 14:30)
+    text = re.sub(r"(?<=[\w)»…’.])[ \u00a0\u202f]*([:;!?»])(?!//)(?!\d)", NBSP + r"\1", text)
+    text = re.sub(r"«[ \u00a0\u202f]*", "«" + NBSP, text)
+    text = re.sub(r"(\d) (?=(°C|%|cm|mm|mg|kg|h|min|ans|mois|semaines|jours)\b)", r"\1" + NBSP, text)
+    text = re.sub(r"(?<=\d) (?=\d{3}\b)", NBSP, text)
+    return text
 
 
 def render_notes_html(context: dict[str, Any], pages: int) -> str:

@@ -127,10 +127,11 @@ def label(conditions: Sequence[Condition], phrases: Mapping[str, Mapping[str, st
     """'If you have been through menopause and the cancer has spread to your bones'."""
     if not conditions:
         return ""
+    glue = {"if": "If", "and": "and", "or": "or", **phrases.get("words", {})}
     parts = []
     for key, values in conditions:
         table = phrases.get(key, {})
         joint = table.get(",".join(values))  # a phrase for the set, e.g. "pre,peri"
         words = [joint] if joint else [table.get(v, f"{key} is {v}") for v in values]
-        parts.append(" or ".join(dict.fromkeys(words)))
-    return "If " + " and ".join(parts)
+        parts.append(f" {glue['or']} ".join(dict.fromkeys(words)))
+    return f"{glue['if']} " + f" {glue['and']} ".join(parts)
