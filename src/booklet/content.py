@@ -31,6 +31,7 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "phase": PHASES,       # stages 0-III only
     "line": LINES,         # stage IV: first | later; none for stages 0-III
     "prior": None,  # drug ids, checked against the library
+    "not_prior": None,  # drug ids: matches when the person has had none of them
     "current": None,  # drug ids the person gets now
     # groups of the drugs the person gets now (groups.yaml ids), or `none`: no current
     # therapy is known (e.g. the fever page: for chemotherapy now, or when nothing is known)
@@ -604,6 +605,7 @@ def _cross_check(lib: Library) -> list[str]:
         need({**lib.groups, "none": None}, item.applies.get("current_group", []),
              "group in rule 'current_group'", item)
         need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
+        need(lib.drugs, item.applies.get("not_prior", []), "drug id in rule 'not_prior'", item)
     def refs(value: Any) -> list[str]:
         if isinstance(value, str):
             return []
@@ -625,6 +627,7 @@ def _cross_check(lib: Library) -> list[str]:
             need({**lib.groups, "none": None}, use.applies.get("current_group", []),
                  "group in rule 'current_group'", drug)
             need(lib.drugs, use.with_ + use.after_ids + use.needs + use.applies.get("prior", [])
+                 + use.applies.get("not_prior", [])
                  + use.applies.get("current", []), "drug id", drug)
             if use.canada:
                 need(lib.sources, use.canada.sources, "source id in canada", drug)

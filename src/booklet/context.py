@@ -58,13 +58,13 @@ def markdown(text: str) -> str:
 
 
 def page_margin(options: Options) -> str:
-    """Clear print: 60-70 characters a line at 13 pt means a 5.3 in text column; large print
+    """Clear print: 60-70 characters a line at 13 pt means a 6 in text column; large print
     (18 pt) and half-size booklet pages use the page width and stay under 60."""
     if options.imposition == "booklet":
         return "0.55in 0.6in 0.7in 0.6in"
     if options.large_print:
         return "0.8in 1in 0.9in 1in" if options.paper == "letter" else "0.8in 0.9in 0.9in 0.9in"
-    side = {"letter": "1.6in", "a4": "1.48in"}[options.paper]
+    side = {"letter": "1.25in", "a4": "1.13in"}[options.paper]
     return f"0.8in {side} 0.9in {side}"
 
 
@@ -134,6 +134,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "body": "" if short else body_html(sec),
             "standards": [] if short else [standard(s) for s in sec.standards],
             "questions": questions if level == 2 and not short else [],
+            "first_questions": False,
             "children": [section(c, level + 1) for c in sec.children],
             "insert": None if short else step.insert,
             "sources": source_line(step),
@@ -358,7 +359,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "version": __version__,
         "footer": ui["footer_version"].format(version=__version__),
         "care_team": care,
-        "sections": [section(s, 2) for s in plan.sections],
+        "sections": _first_questions([section(s, 2) for s in plan.sections]),
         "groups": groups,
         "compact": compact,
         "current": current,
@@ -402,6 +403,15 @@ _SAME_ORGANISATION = {
 _PAPER = re.compile(r"^[A-Z][A-Za-z'-]+ [A-Z]{1,3}\b|et al\.|colleagues|investigators|"
                     r"Journal|Lancet|Annals|Current Oncology|Insights into Imaging|"
                     r"Breast Cancer Research")
+
+
+def _first_questions(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How to use the tick boxes is said once, in the first list of questions."""
+    for sec in sections:
+        if sec["questions"]:
+            sec["first_questions"] = True
+            break
+    return sections
 
 
 def _page_counter(pattern: str) -> str:
@@ -533,7 +543,8 @@ def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:
                 break
             if not part.cycle_days:
                 continue
-            count = part.cycles or max(1, min(6, 168 // part.cycle_days))
+            # a part given as long as it works: the first 3 rounds show the pattern
+            count = part.cycles or max(1, min(3, 84 // part.cycle_days))
             for n in range(1, count + 1):
                 if len(rows) >= 18:
                     return {"rows": rows, "more": ui["calendar_more"]}

@@ -71,6 +71,12 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
             if any(drug in allowed for drug in profile.current_therapies):
                 continue
             return NO
+        if key == "not_prior":
+            # had before, and not given again now: e.g. no second CDK4/6 inhibitor
+            had = [d for d in profile.prior_therapies if d not in profile.current_therapies]
+            if not any(drug in allowed for drug in had):
+                continue
+            return NO
         if key == "current_group":
             groups = profile.current_groups if profile.current_therapies else ("none",)
             if any(g in allowed for g in groups):
@@ -108,6 +114,8 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "prior":
             had = [d for d in profile.prior_therapies if d in allowed]
             parts.append(f"has had {', '.join(had)}")
+        elif key == "not_prior":
+            parts.append(f"has not had {' or '.join(allowed)}")
         elif key == "current":
             now = [d for d in profile.current_therapies if d in allowed]
             parts.append(f"gets {', '.join(now)} now")

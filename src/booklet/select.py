@@ -21,7 +21,7 @@ from booklet.rules import Condition, Match, describe, match
 
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
-MAX_GLOSSARY = 22  # about two pages of words to know (two columns)
+MAX_GLOSSARY = 18  # under two pages of words to know (two columns)
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
@@ -305,8 +305,9 @@ def _section(step: Step, lib: Library, profile: Profile, result: Match,
     return sec
 
 
-def _cap_questions(sections: list[PlannedSection]) -> None:
-    """At most 5 questions per step and 30 in all, by priority; the rest go to explain."""
+def _cap_questions(sections: list[PlannedSection], per_step: int = MAX_QUESTIONS_PER_STEP) -> None:
+    """At most 5 questions per step (4 in a handout about a known current treatment) and 30
+    in all, by priority; the rest go to explain."""
     for sec in sections:
         pool = list(sec.questions)
         for child in sec.walk_children():
@@ -316,7 +317,7 @@ def _cap_questions(sections: list[PlannedSection]) -> None:
         seen: set[str] = set()
         unique = [q for q in pool if not (q.item.id in seen or seen.add(q.item.id))]
         ranked = sorted(unique, key=lambda q: q.item.priority)  # stable: content order breaks ties
-        sec.questions = [q for q in unique if q in ranked[:MAX_QUESTIONS_PER_STEP]]
+        sec.questions = [q for q in unique if q in ranked[:per_step]]
         sec.more_questions = [q for q in unique if q not in sec.questions]
     kept = [(sec, q) for sec in sections for q in sec.questions]
     if len(kept) > MAX_QUESTIONS:
@@ -450,7 +451,8 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
         if sec.item.numbered:
             number += 1
             sec.number = number
-    _cap_questions(sections)
+    _cap_questions(sections, MAX_QUESTIONS_PER_STEP - 1 if profile.current_therapies
+                   else MAX_QUESTIONS_PER_STEP)
 
     drugs = [p for p in (_drug(d, profile) for d in lib.drugs.values()) if p]
     # uses that need a partner (a GnRH agonist for a man with an aromatase inhibitor)
