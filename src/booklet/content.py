@@ -330,9 +330,11 @@ def segments(body: str) -> list[Segment]:
 
 
 class Catalog(dict):
-    """Drug id -> names (generic and brands), with the regimens (id -> names, drugs)."""
+    """Drug id -> names (generic and brands), with the regimens (id -> names, drugs) and
+    each drug's group (for the `current_group` rule)."""
 
     regimens: dict[str, dict[str, Any]]
+    groups: dict[str, str]
 
 
 @dataclass
@@ -362,6 +364,7 @@ class Library:
     def drug_names(self) -> Catalog:
         if "_catalog" not in self.__dict__:
             catalog = Catalog({d.id: [d.name, *d.brands] for d in self.drugs.values()})
+            catalog.groups = {d.id: d.group for d in self.drugs.values()}
             catalog.regimens = {r.id: {"title": r.title, "names": [r.title, *r.names],
                                        "drugs": list(r.drugs), "applies": r.applies}
                                 for r in self.regimens.values()}

@@ -362,7 +362,7 @@ class Audit:
     bad_list_nesting: list[str] = field(default_factory=list)
     body_sizes: dict[float, int] = field(default_factory=dict)     # size -> characters, tagged text
     other_sizes: dict[float, int] = field(default_factory=dict)    # size -> characters, artifacts
-    contents_pieces: int | None = None  # tagged pieces on the contents page
+    contents_pieces: int | None = None  # tagged pieces of the contents (heading and entries)
     lang: str = ""
     title: str = ""
     page_mode: str = ""
@@ -430,9 +430,8 @@ def audit(data: bytes, contents_heading: str = "Contents") -> Audit:
             if bad:
                 out.bad_list_nesting.append(f"LI contains {bad[0]}: {r.text_of(e)[:40]}")
         if HEADING.match(e.type) and r.text_of(e).strip() == contents_heading and e.parent is not None:
-            page = next(iter(e.marked()), (None,))[0]
-            if page is not None:
-                out.contents_pieces = sum(1 for m in r.content(page) if m.tag != "/Artifact")
+            # the contents share the cover page: count the pieces of the contents element
+            out.contents_pieces = sum(1 for m in r.marked_of(e.parent) if m.tag != "/Artifact")
     return out
 
 

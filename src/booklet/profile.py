@@ -575,6 +575,9 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
     _derive_and_check(values, data, problem)
     if pending:
         _resolve_regimens(values, pending, getattr(known_drugs, "regimens", {}), problem, read)
+    groups = getattr(known_drugs, "groups", {})
+    values["current_groups"] = tuple(dict.fromkeys(
+        groups[d] for d in values.get("current_therapies", ()) if d in groups))
     named = values.get("current_therapies") or pending
     if values.get("phase") == "diagnosis" and named:
         problem("phase", "'diagnosis' conflicts with current_therapies (nothing is decided at "

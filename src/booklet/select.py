@@ -22,6 +22,7 @@ from booklet.rules import Condition, Match, describe, match
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
 MAX_GLOSSARY = 18  # under two pages of words to know (two columns)
+MAX_GLOSSARY_HANDOUT = 12  # one page, when the booklet is about a known current treatment
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
@@ -424,10 +425,10 @@ def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: boo
 # ---------------------------------------------------------------- the plan
 
 def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
-    check_current(profile, lib)
     if profile.current_therapies:
         groups = (lib.drugs[d].group for d in profile.current_therapies if d in lib.drugs)
         profile = replace(profile, current_groups=tuple(dict.fromkeys(groups)))
+    check_current(profile, lib)
     notes: list[str] = []
     if profile.stage == "IV" and profile.phase != "unknown":
         notes.append(f"phase '{profile.phase}' is ignored for stage IV; the line of treatment "
@@ -499,9 +500,10 @@ def _glossary(plan: Plan, lib: Library) -> list[Planned]:
         for term in lib.terms_in(text):
             uses[term] = uses.get(term, 0) + 1
     ranked = sorted(uses, key=lambda t: (-uses[t], lib.glossary[t].term.lower()))
-    keep = set(ranked[:MAX_GLOSSARY])
-    if len(ranked) > MAX_GLOSSARY:
-        plan.notes.append(f"glossary: {len(ranked)} words used, the {MAX_GLOSSARY} most used "
+    cap = MAX_GLOSSARY_HANDOUT if plan.profile.current_therapies else MAX_GLOSSARY
+    keep = set(ranked[:cap])
+    if len(ranked) > cap:
+        plan.notes.append(f"glossary: {len(ranked)} words used, the {cap} most used "
                           f"shown; left out: {', '.join(sorted(set(ranked) - keep))}")
     return [Planned(t, f"the booklet uses '{t.term}' ({uses[t.id]} times)")
             for t in sorted(lib.glossary.values(), key=lambda t: t.term.lower())
