@@ -521,7 +521,10 @@ def _glance_urgent(plan: Plan) -> list[str]:
         text = " ".join(fever.text.split())
         if text not in items:
             items.insert(0, text)  # the one fever rule, word for word, where chemotherapy may come
+    with_fever = bool(items) and fever is not None and " ".join(fever.text.split()) in items
     for sec in plan.walk():
+        if with_fever and any(t.ref == "fever-rule" for t in sec.body):
+            continue  # this step's glance words are about fever: the rule is there already
         if sec.item.glance and sec.mode == "full" and len(items) < GLANCE_SIGNS:
             items.append(" ".join(sec.item.glance.split()))
     return list(dict.fromkeys(items))[:GLANCE_SIGNS]

@@ -367,6 +367,12 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
                        now=now, chosen=chosen)
 
 
+def _not_in_canada(d: PlannedDrug) -> bool:
+    """Every use that fits is marked not approved in Canada (e.g. a man and ribociclib)."""
+    return bool(d.uses) and all(u.use.canada is not None and u.use.canada.not_approved_as_of
+                                for u in d.uses)
+
+
 def _timeless(profile: Profile) -> Profile:
     """The same person at any point of care: every setting, phase and line matches
     (for a drug had before, so it keeps its "you have had this" entry)."""
@@ -462,7 +468,9 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
         d.uses = [u for u in d.uses if not u.use.needs or set(u.use.needs) & present]
     drugs = [d for d in drugs if d.uses or d.chosen]
     group_order = {g: n for n, g in enumerate(lib.groups)}
-    drugs.sort(key=lambda d: (group_order.get(d.item.group, 99), d.line, d.item.name))
+    # within a group: approved in Canada for this person first, then by line and name
+    drugs.sort(key=lambda d: (group_order.get(d.item.group, 99), _not_in_canada(d), d.line,
+                              d.item.name))
     _decide_cards(drugs, profile, all_medicines)
     for d in drugs:
         d.parts = {name: resolve(getattr(d.item, name), profile, lib) for name in DRUG_PARTS}
