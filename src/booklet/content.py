@@ -256,7 +256,15 @@ class Step(Item):
                          "choosing", "next-line", "treatment"]] = []
     done: str = ""  # "what you have done", shown once the step is behind the person
     safety: bool = False  # when to get help, fever, signs of recurrence: never shrinks
+    # a rule (as `applies`) under which the step is still ahead and shown short, e.g. surgery
+    # while medicines before surgery are given: {phase: [before-surgery], current_group: [...]}
+    short_if: dict[str, list[str]] = {}
     body: str = ""
+
+    @field_validator("short_if", mode="before")
+    @classmethod
+    def _short_if(cls, value: Any) -> dict[str, list[str]]:
+        return _rule(value)
 
 
 class Standard(Item):

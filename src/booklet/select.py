@@ -263,7 +263,11 @@ def _planned(item: Any, profile: Profile) -> Planned | None:
 def _mode(step: Step, profile: Profile) -> str:
     """full, short (ahead of the person) or done (behind them), from the phase."""
     phase = care_phase(profile)
-    if not step.phases or step.safety or phase == "unknown":
+    if step.safety:
+        return "full"
+    if step.short_if and match(step.short_if, profile).certain:
+        return "short"
+    if not step.phases or phase == "unknown":
         return "full"
     order = STAGE4_ORDER if profile.stage == "IV" else PHASE_ORDER
     span = [order.index(p) for p in step.phases if p in order]
