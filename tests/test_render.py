@@ -112,18 +112,21 @@ def test_reading_order_follows_the_plan(reference):
 
 
 def test_reference_pathway_facts_are_all_present(reference):
-    """Every fact of the reference page appears when the profile calls for it."""
+    """Every fact of the reference page appears when the profile calls for it, except two
+    that an independent clinical read found outdated: a 4-week start target borrowed from
+    the surgery standards, and clodronate for bone metastases (the 2017 ASCO-CCO guideline
+    names denosumab, pamidronate and zoledronic acid)."""
     text = flat(reference.raw_text())
     must = [
         # timing standards
-        "2 weeks", "4 weeks", "2 or 3", "2 to 6 months",
+        "2 weeks", "2 or 3", "2 to 6 months",
         # every drug and treatment the page names
         "pertuzumab", "trastuzumab", "trastuzumab emtansine", "trastuzumab deruxtecan",
         "lapatinib", "tucatinib", "neratinib", "tamoxifen", "letrozole", "anastrozole",
         "exemestane", "fulvestrant", "goserelin", "leuprolide", "ovarian ablation",
         "doxorubicin", "docetaxel", "capecitabine", "paclitaxel", "nab-paclitaxel",
         "pegylated liposomal doxorubicin", "vinorelbine", "gemcitabine", "carboplatin",
-        "cyclophosphamide", "zoledronic acid", "pamidronate", "clodronate", "denosumab",
+        "cyclophosphamide", "zoledronic acid", "pamidronate", "denosumab",
         # steps, tips, supportive care
         "social worker", "clinical trial", "palliative", "advance care", "stereotactic",
         "whole-brain", "stable disease", "no evidence of disease", "tumour marker",

@@ -61,25 +61,22 @@ def syllables_fr(word: str) -> int:
     return groups
 
 
+def _rates(text: str, count) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    """(words per sentence, syllables per word), with `count` the syllable counter."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
+    return len(words) / sentences, sum(count(w) for w in words) / len(words)
+
+
 def kandel_moles(text: str) -> float:
     """Kandel and Moles' French adaptation of Flesch reading ease (higher is easier; 60-70 is
     plain, 70-80 fairly easy): 207 - 1.015 x words per sentence - 73.6 x syllables per word."""
-    words = _WORD.findall(text)
-    if not words:
+    rates = _rates(text, syllables_fr)
+    if rates is None:
         return 100.0
-    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
-    syl = sum(syllables_fr(w) for w in words)
-    return round(207 - 1.015 * len(words) / sentences - 73.6 * syl / len(words), 1)
-
-
-def flesch_ease(text: str) -> float:
-    """Flesch reading ease of English text, the figure Kandel-Moles adapts (for comparing)."""
-    words = _WORD.findall(text)
-    if not words:
-        return 100.0
-    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
-    syl = sum(syllables(w) for w in words)
-    return round(206.835 - 1.015 * len(words) / sentences - 84.6 * syl / len(words), 1)
+    return round(207 - 1.015 * rates[0] - 73.6 * rates[1], 1)
 
 
 def syllables(word: str) -> int:
@@ -102,12 +99,10 @@ def syllables(word: str) -> int:
 
 def grade(text: str) -> float:
     """Flesch-Kincaid grade of `text` (0 for empty text)."""
-    words = _WORD.findall(text)
-    if not words:
+    rates = _rates(text, syllables)
+    if rates is None:
         return 0.0
-    sentences = max(1, len(_SENTENCE.findall(text.strip() + " ")))
-    syl = sum(syllables(w) for w in words)
-    score = 0.39 * len(words) / sentences + 11.8 * syl / len(words) - 15.59
+    score = 0.39 * rates[0] + 11.8 * rates[1] - 15.59
     return round(max(0.0, score), 1)
 
 
