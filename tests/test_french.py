@@ -73,7 +73,8 @@ def test_french_booklet_reads_as_french_and_passes_pdf_ua1(name, pdftotext_avail
         assert "plan de traitement" in str(pdf.docinfo.get("/Title", "")).lower()
     html = booklet.html
     assert '<html lang="fr-CA"' in html
-    text = re.sub(r"<[^>]+>", " ", html)
+    # the text a reader sees: the style sheet (its "@page :first") is not text
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<style\b.*?</style>", " ", html, flags=re.S))
     for french in ("Votre traitement", "Page", "décembre 2026"):
         assert french in text or french in html
     # French spacing: a no-break space before the colon, never a plain one
@@ -82,3 +83,14 @@ def test_french_booklet_reads_as_french_and_passes_pdf_ua1(name, pdftotext_avail
         assert english not in text, english
     report = page.validate_pdf_bytes(booklet.pdf, profile="ua1")
     assert report.is_compliant, report
+
+
+def test_french_spacing_after_bold_and_around_character_references():
+    from booklet.render import french_spacing
+
+    html = "<style>@page :first {}</style><p><strong>Canada&#39;s Drug Agency</strong>: 3 pages ; oui</p>"
+    out = french_spacing(html)
+    assert "@page :first" in out  # styles untouched
+    assert "&#39;s" in out  # a character reference keeps its semicolon
+    assert "</strong>\u00a0: 3" in out  # no-break space before a colon after bold text
+    assert "pages\u00a0; oui" in out
