@@ -414,6 +414,13 @@ def _rule_words(rule: dict[str, list[str]]) -> str:
     return ", ".join(f"{k} {'/'.join(v)}" for k, v in rule.items()) or "any profile"
 
 
+def _first_option(use: Use) -> bool:
+    """A use that makes a drug one of the usual first medicines: first line, started at the
+    outset (not maintenance) and approved in Canada for that use."""
+    return (use.line == 1 and not use.maintenance
+            and not (use.canada and use.canada.not_approved_as_of))
+
+
 def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: bool) -> None:
     """Full cards for what the person gets now (or, with nothing current, the usual first
     options); one compact entry for everything else that fits."""
@@ -425,7 +432,7 @@ def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: boo
         elif profile.current_therapies:
             d.full = False
         elif profile.stage == "IV" and profile.line == "first":
-            d.full = any(u.use.line == 1 for u in d.uses)
+            d.full = any(_first_option(u.use) for u in d.uses)
         elif profile.stage == "IV":
             d.full = d.next_up
         else:
