@@ -14,7 +14,7 @@ from typing import Any
 from booklet import __version__
 from booklet.profile import Profile
 from booklet.rules import label
-from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve
+from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve, awaited_tests
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -222,6 +222,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "condition": note(d.conditions) if not d.now else "",
             "what": joined(d.parts["what"]),
             "short": joined(d.parts["short"]) + compact_canada(d),
+            "waits": label(awaited_tests(d), lib.conditions),
             "uses": uses,
             "line": line_label(d),
             "given": joined(d.parts["given"]),
@@ -261,6 +262,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
               for g, members in plan.drug_groups("full")]
     compact = [{"title": g.title_for(sex), "drugs": [drug(d) for d in members]}
                for g, members in plan.drug_groups("compact")]
+    # the "ask about a trial" advice once, above the entries, when any entry needs it
+    compact_note = ui["later_not_approved"] if any(
+        compact_canada(d) for _, members in plan.drug_groups("compact") for d in members) else ""
     current = [drug(d) for d in plan.current]
     shared = _shared_items(current)
     overview = [{"title": g.title_for(sex), "drugs": [
@@ -297,7 +301,11 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         span = (f"{years[0]}" if len(years) == 1 else f"{years[0]} to {years[-1]}") if years else ""
         if len(ids) == 1:
             src = lib.sources[ids[0]]
-            works = f"{src.short or _short_title(src.title)}" + (f" ({span})" if span else "")
+            short = src.short or _short_title(src.title)
+            for name in (publisher, src.publisher):  # "Health Canada: Health Canada: ..." reads twice
+                if name and short.startswith(name + ": "):
+                    short = short[len(name) + 2:]
+            works = short + (f" ({span})" if span else "")
         else:
             works = ui["sources_count"].format(n=len(ids)) + (f" ({span})" if span else "")
         sources.append({"n": n, "publisher": publisher or ui["sources_papers"], "works": works})
@@ -366,6 +374,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "sections": _first_questions([section(s, 2) for s in plan.sections]),
         "groups": groups,
         "compact": compact,
+        "compact_note": compact_note,
         "current": current,
         "shared": shared,
         "overview": overview,
