@@ -14,7 +14,7 @@ from hypothesis import given, strategies as st
 from booklet.errors import ProfileError
 from booklet.profile import (BIOMARKERS, HER2, MENOPAUSE, SEXES, SITES, STAGES, STATUS, TYPES,
                              normalise)
-from booklet.select import select
+from booklet.select import awaited_tests, select
 
 HER2_GROUPS = {"her2-antibody", "her2-adc", "her2-tki"}
 ENDOCRINE_GROUPS = {"hormonal", "ovarian-suppression", "cdk46"}
@@ -27,6 +27,14 @@ def plan_or_none(data, lib):
     except ProfileError:
         return None
     return select(p, lib)
+
+
+def marker_ok(d, p, marker: str) -> bool:
+    """A medicine for a test result: the result is positive, or the test is not done yet and
+    the medicine is only a short entry labelled with the test it waits for."""
+    return p.biomarkers[marker] == "positive" or (
+        p.biomarkers[marker] == "unknown" and not d.full and not d.now
+        and any(c[0] == marker for c in awaited_tests(d)))
 
 
 def check(plan) -> None:
@@ -55,9 +63,10 @@ def check(plan) -> None:
                 assert d.conditions, f"{d.item.id} shown without a menopause label"
         if d.item.id == "pembrolizumab":
             assert p.hr == "negative" and p.her2 in ("negative", "low", "ultralow"), "pembrolizumab outside TN"
-            assert p.stage == "IV" and p.biomarkers["pdl1"] == "positive" or p.stage in ("II", "III")
+            assert p.stage in ("II", "III") or p.stage == "IV" and marker_ok(d, p, "pdl1")
         if group == "parp":
-            assert p.biomarkers["brca"] == "positive", f"{d.item.id} without BRCA positive"
+            # BRCA positive, or BRCA not tested: then only a short entry that waits for the test
+            assert marker_ok(d, p, "brca"), f"{d.item.id} without BRCA positive"
             assert p.her2 in ("negative", "low", "ultralow")
         if group in ("chemotherapy", "her2-antibody", "her2-adc", "her2-tki", "immunotherapy",
                      "adc", "cdk46", "parp", "targeted"):

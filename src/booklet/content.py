@@ -178,6 +178,9 @@ class Canada(Model):
 class Use(Model):
     applies: dict[str, list[str]]
     line: Literal[1, 2, 3] | None = None
+    # joins the line once an earlier part ends (hormone therapy after chemotherapy with
+    # HER2 drugs): not one of the first medicines a person starts with
+    maintenance: bool = False
     with_: list[str] = Field(default=[], alias="with")
     after: list[str | list[str]] = []  # all of these; an inner list means any one of them
     needs: list[str] = []  # shown only when one of these drugs is in the booklet too

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from booklet import __version__
+from booklet.profile import Profile
 from booklet.rules import label
-from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve
+from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve, awaited_tests
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -190,7 +191,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             uses.append({"condition": "", "line": "", "text": ui["team_chose"][d.chosen],
                          "with": "", "canada": ""})
         else:
-            for u in d.uses:
+            for u in _uses_for_now(d, profile):
                 # past first line, a use's "first treatment" label would mislead
                 shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
                 line = ui["lines"][shown_line] if shown_line else ""
@@ -221,6 +222,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "condition": note(d.conditions) if not d.now else "",
             "what": joined(d.parts["what"]),
             "short": joined(d.parts["short"]) + compact_canada(d),
+            "waits": label(awaited_tests(d), lib.conditions),
             "uses": uses,
             "line": line_label(d),
             "given": joined(d.parts["given"]),
@@ -228,6 +230,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "call_now": listed(d.parts["call_now"]),
             "monitoring": listed(d.parts["monitoring"]),
             "tips": listed(d.parts["tips"]),
+            "call_now_shared": False,  # set when a shared box holds some of them
+            "tips_shared": False,
             "funding": funding_lines(d),
             "funding_none": ui["funding_see_section"] if paying else ui["funding_ask"],
             "paying_id": paying,
@@ -258,7 +262,11 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
               for g, members in plan.drug_groups("full")]
     compact = [{"title": g.title_for(sex), "drugs": [drug(d) for d in members]}
                for g, members in plan.drug_groups("compact")]
+    # the "ask about a trial" advice once, above the entries, when any entry needs it
+    compact_note = ui["later_not_approved"] if any(
+        compact_canada(d) for _, members in plan.drug_groups("compact") for d in members) else ""
     current = [drug(d) for d in plan.current]
+    shared = _shared_items(current)
     overview = [{"title": g.title_for(sex), "drugs": [
         {"id": f"drug-{d.item.id}", "name": d.item.name, "line": line_label(d)}
         for d in members]} for g, members in plan.drug_groups()]
@@ -294,7 +302,11 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                 ui["sources_years"].format(first=years[0], last=years[-1])) if years else ""
         if len(ids) == 1:
             src = lib.sources[ids[0]]
-            works = f"{src.short or _short_title(src.title)}" + (f" ({span})" if span else "")
+            short = src.short or _short_title(src.title)
+            for name in (publisher, src.publisher):  # "Health Canada: Health Canada: ..." reads twice
+                if name and short.startswith(name + ": "):
+                    short = short[len(name) + 2:]
+            works = short + (f" ({span})" if span else "")
         else:
             works = ui["sources_count"].format(n=len(ids)) + (f" ({span})" if span else "")
         sources.append({"n": n, "publisher": publisher or ui["sources_papers"], "works": works})
@@ -363,7 +375,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "sections": _first_questions([section(s, 2) for s in plan.sections]),
         "groups": groups,
         "compact": compact,
+        "compact_note": compact_note,
         "current": current,
+        "shared": shared,
         "overview": overview,
         "regimens": [regimen(r.item) for r in plan.regimens],
         "calendar": _calendar(plan, ui),
@@ -531,33 +545,72 @@ def _glance_urgent(plan: Plan) -> list[str]:
     return list(dict.fromkeys(items))[:GLANCE_SIGNS]
 
 
+SHARED_KEYS = ("call_now", "tips")
+
+
+def _shared_items(cards: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]] | None:
+    """Signs and tips that two or more current medicines share (the fever rule of a
+    chemotherapy regimen, its birth-control advice) are printed once, above the cards, and
+    each card that shares them points there. Nothing is dropped: every item a card had is
+    either on the card or in the shared box on the same chapter."""
+    if len(cards) < 2:
+        return None
+    shared: dict[str, list[dict[str, str]]] = {}
+    for key in SHARED_KEYS:
+        seen: dict[tuple[str, str], int] = {}
+        for card in cards:
+            for x in {(x["condition"], x["text"]): x for x in card[key]}:
+                seen[x] = seen.get(x, 0) + 1
+        common = [k for k, n in seen.items() if n >= 2]
+        shared[key] = [{"condition": c, "text": t} for c, t in common]
+        for card in cards:
+            kept = [x for x in card[key] if (x["condition"], x["text"]) not in common]
+            card[f"{key}_shared"] = len(kept) < len(card[key])
+            card[key] = kept
+    return shared if any(shared.values()) else None
+
+
+def _uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
+    """A current drug given with others shows the uses that name the most of its current
+    partners (the KEYNOTE-522 use of carboplatin, not its other uses); otherwise all."""
+    partners = set(profile.current_therapies) - {d.item.id}
+    if not d.now or not partners:
+        return list(d.uses)
+    overlap = [len(partners & set(u.use.with_)) for u in d.uses]
+    best = max(overlap, default=0)
+    return [u for u, n in zip(d.uses, overlap) if n == best] if best else list(d.uses)
+
+
 def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:
-    """The usual first day of each round from the start date, at most 18 rows. It stops at a
-    part that starts later (after surgery): the team sets those dates."""
+    """The usual first day of each round from the start date, at most 18 rounds, grouped by
+    part (the part's name once, then its rounds). It stops at a part that starts later
+    (after surgery): the team sets those dates."""
     start = plan.profile.start_date
     if start is None or not plan.regimens:
         return None
-    rows: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    count_rows = 0
     day = start
-    stop = ""
+
+    def done(more: str) -> dict[str, Any] | None:
+        return {"parts": parts, "more": more} if parts else None
+
     for r in plan.regimens:
         for part in r.item.parts:
-            if part.starts and rows:
-                stop = ui["calendar_later_part"].format(part=part.name, starts=part.starts)
-                break
+            if part.starts and parts:
+                return done(ui["calendar_later_part"].format(part=part.name, starts=part.starts))
             if not part.cycle_days:
                 continue
             # a part given as long as it works: the first 3 rounds show the pattern
             count = part.cycles or max(1, min(3, 84 // part.cycle_days))
+            rows: list[dict[str, Any]] = []
+            parts.append({"name": part.name, "days": part.days, "rows": rows})
             for n in range(1, count + 1):
-                if len(rows) >= 18:
-                    return {"rows": rows, "more": ui["calendar_more"]}
-                rows.append({"part": part.name, "cycle": n,
-                             "date": _long_date(day, ui.get("months", MONTHS)),
-                             "days": part.days})
+                if count_rows >= 18:
+                    return done(ui["calendar_more"])
+                rows.append({"cycle": n, "date": _long_date(day, ui.get("months", MONTHS))})
+                count_rows += 1
                 day = day + dt.timedelta(days=part.cycle_days)
             if part.cycles is None:
-                return {"rows": rows, "more": ui["calendar_more"]}
-        if stop:
-            break
-    return {"rows": rows, "more": stop} if rows else None
+                return done(ui["calendar_more"])
+    return done("")

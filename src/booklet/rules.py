@@ -32,7 +32,10 @@ class Match:
 NO = Match(False)
 
 
-def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
+def match(rule: Mapping[str, Sequence[str]], profile: Profile,
+          expand: Sequence[str] = ()) -> Match:
+    """`expand` names more fields that an unknown answer makes conditional instead of
+    failing (biomarkers, for the medicines a test result could open)."""
     conditions: list[Condition] = []
     timeless = getattr(profile, "timeless", False)  # any point of care (a drug had before)
     for key, allowed in rule.items():
@@ -95,8 +98,13 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile) -> Match:
             if "negative" in allowed:
                 continue
             return NO
-        if profile.value(key) not in allowed:
-            return NO
+        value = profile.value(key)
+        if value in allowed:
+            continue
+        if key in expand and value == "unknown":
+            conditions.append((key, tuple(allowed)))
+            continue
+        return NO
     return Match(True, tuple(conditions))
 
 

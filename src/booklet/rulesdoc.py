@@ -50,7 +50,8 @@ def generate(lib: Library) -> str:
         "off-label}`, which prints the card with \"Your team chose this medicine for you\".",
         "Current drugs get a full card under \"Your treatment now\"; every other drug that fits",
         "gets a compact entry (with no current therapy, stage IV starting first line gets full",
-        "cards for its first-line options). A row with `needs` is shown only when one of those",
+        "cards for its first-line options: rows marked 1st line that are not maintenance and not",
+        "marked not approved in Canada). A row with `needs` is shown only when one of those",
         "drugs is in the booklet too. A drug in both prior and current therapies counts as",
         "current. Stage IV ignores `phase`; its line is `later` once a prior therapy given for",
         "stage IV (a plain name, or `setting: metastatic`) is not also current.",
@@ -76,7 +77,7 @@ def generate(lib: Library) -> str:
         for drug in drugs:
             for use in drug.uses:
                 after = " and ".join(a if isinstance(a, str) else " or ".join(a) for a in use.after)
-                out.append(f"| {drug.id} | {_cell(rule_text(use.applies))} | {LINES[use.line]} | "
+                out.append(f"| {drug.id} | {_cell(rule_text(use.applies))} | {LINES[use.line]}{' (maintenance)' if use.maintenance else ''} | "
                            f"{', '.join(use.with_)} | {after} | {', '.join(use.needs)} |")
         out.append("")
     out += ["## Sections", "", "| section | within | shown when |", "|---|---|---|"]

@@ -16,13 +16,13 @@ from typing import Any
 from booklet.content import (Drug, Library, Piece, Question, Regimen, Standard, Step, Use,
                              pieces)
 from booklet.errors import ProfileError
-from booklet.profile import Profile
+from booklet.profile import BIOMARKERS, Profile
 from booklet.rules import Condition, Match, describe, match
 
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
 MAX_GLOSSARY = 18  # under two pages of words to know (two columns)
-MAX_GLOSSARY_HANDOUT = 12  # one page, when the booklet is about a known current treatment
+MAX_GLOSSARY_HANDOUT = 10  # under a page, when the booklet is about a known current treatment
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
@@ -336,19 +336,33 @@ def _cap_questions(sections: list[PlannedSection], per_step: int = MAX_QUESTIONS
 
 # ---------------------------------------------------------------- drugs
 
-def _fitting_uses(drug: Drug, profile: Profile) -> tuple[list[PlannedUse], list[str]]:
+def _fitting_uses(drug: Drug, profile: Profile,
+                  expand: tuple[str, ...] = ()) -> tuple[list[PlannedUse], list[str]]:
+    """The uses that fit. With `expand` (the biomarkers), a use that needs a test result the
+    profile does not have yet fits on that condition ("If a test finds ...")."""
     uses, reasons = [], []
     for use in drug.uses:
-        result = match(use.applies, profile)
+        result = match(use.applies, profile, expand)
         if not result.ok:
             continue
-        uses.append(PlannedUse(use, result.conditions, use.follows(profile.prior_therapies)))
+        waiting = any(key in expand for key, _ in result.conditions)
+        uses.append(PlannedUse(use, result.conditions,
+                               use.follows(profile.prior_therapies) and not waiting))
         reasons.append(describe(use.applies, profile, result))
     return uses, reasons
 
 
 def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
-    uses, reasons = _fitting_uses(drug, profile)
+    # a medicine that a test not done yet could open is listed, labelled with that test;
+    # a current medicine is still checked strictly (check_current)
+    uses, reasons = _fitting_uses(drug, profile, BIOMARKERS)
+    # a use that waits for a test not done yet AND is not approved in Canada is two steps
+    # away: the booklet says to ask about new tests when the cancer grows instead. A current
+    # or past medicine keeps such a use only when it has no other.
+    kept = [(u, r) for u, r in zip(uses, reasons) if not (_waits(u) and _unapproved(u))]
+    if kept or (drug.id not in profile.current_therapies
+                and drug.id not in profile.prior_therapies):
+        uses, reasons = [u for u, _ in kept], [r for _, r in kept]
     if not uses and drug.id in profile.prior_therapies:
         # had before surgery, say, and now after it: still "you have had this"
         timeless = _timeless(profile)
@@ -369,6 +383,10 @@ def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
         why = f"current therapy; {why}"
     return PlannedDrug(drug, why, conditions, uses=uses, had=drug.id in profile.prior_therapies,
                        now=now, chosen=chosen)
+
+
+def _unapproved(u: PlannedUse) -> bool:
+    return u.use.canada is not None and bool(u.use.canada.not_approved_as_of)
 
 
 def _not_in_canada(d: PlannedDrug) -> bool:
@@ -414,18 +432,46 @@ def _rule_words(rule: dict[str, list[str]]) -> str:
     return ", ".join(f"{k} {'/'.join(v)}" for k, v in rule.items()) or "any profile"
 
 
+def _waits(u: PlannedUse) -> bool:
+    """The use needs a test result the profile does not have yet."""
+    return any(k in BIOMARKERS for k, _ in u.conditions)
+
+
+def _waits_for_test(d: PlannedDrug) -> bool:
+    """Every use that fits needs a test result the profile does not have yet."""
+    return bool(d.uses) and all(_waits(u) for u in d.uses)
+
+
+def awaited_tests(d: PlannedDrug) -> tuple[Condition, ...]:
+    """The test results every fitting use waits for (the label of a compact entry)."""
+    if not _waits_for_test(d):
+        return ()
+    common = set.intersection(*({c for c in u.conditions if c[0] in BIOMARKERS}
+                                for u in d.uses))
+    return tuple(c for c in d.uses[0].conditions if c in common)
+
+
+def _first_option(use: Use) -> bool:
+    """A use that makes a drug one of the usual first medicines: first line, started at the
+    outset (not maintenance) and approved in Canada for that use."""
+    return (use.line == 1 and not use.maintenance
+            and not (use.canada and use.canada.not_approved_as_of))
+
+
 def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: bool) -> None:
     """Full cards for what the person gets now (or, with nothing current, the usual first
     options); one compact entry for everything else that fits."""
     for d in drugs:
         if all_medicines or d.now:
             d.full = True
+        elif _waits_for_test(d):
+            d.full = False  # a compact entry, labelled with the test it waits for
         elif d.had:
             d.full = False
         elif profile.current_therapies:
             d.full = False
         elif profile.stage == "IV" and profile.line == "first":
-            d.full = any(u.use.line == 1 for u in d.uses)
+            d.full = any(_first_option(u.use) and not _waits(u) for u in d.uses)
         elif profile.stage == "IV":
             d.full = d.next_up
         else:
