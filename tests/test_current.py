@@ -182,3 +182,33 @@ def test_no_current_drug_the_rules_exclude_is_ever_planned(library, data, with_r
         assert fits or d.chosen, f"{d.item.id} planned as current without a rule or a reason"
         if not fits:
             assert d.chosen == "off-label"
+
+
+def _context(library, data):
+    from booklet.context import Options, build_context
+    p = normalise(data, library.drug_names)
+    return build_context(select(p, library), Options())
+
+
+def test_a_current_medicine_is_given_with_its_current_partners_only(library):
+    ctx = _context(library, {"stage": "IV", "er": "positive", "her2": "negative",
+                             "menopause": "post", "current_therapies": ["letrozole + ribociclib"]})
+    ribo = next(d for d in ctx["current"] if d["name"] == "Ribociclib")
+    lines = [u["with"] for u in ribo["uses"] if u["with"]]
+    assert lines and all("Letrozole" in w and "Anastrozole" not in w for w in lines)
+
+
+def test_a_medicine_waiting_for_a_test_is_a_labelled_compact_entry(library):
+    """PIK3CA not tested: capivasertib (approved in Canada) is listed with the test it waits
+    for; inavolisib (not approved in Canada, and waiting for the same test) is left out."""
+    data = {"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+            "prior_therapies": ["letrozole", "ribociclib"]}
+    p = normalise(data, library.drug_names)
+    drugs = {d.item.id: d for d in select(p, library).drugs}
+    assert "inavolisib" not in drugs
+    assert "capivasertib" in drugs and not drugs["capivasertib"].full
+    ctx = _context(library, data)
+    entries = {d["name"]: d for g in ctx["compact"] for d in g["drugs"]}
+    assert entries["Capivasertib"]["waits"]
+    p = normalise({**data, "biomarkers": {"pik3ca": "positive"}}, library.drug_names)
+    assert "capivasertib" in {d.item.id for d in select(p, library).drugs}

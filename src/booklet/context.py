@@ -59,14 +59,15 @@ def markdown(text: str) -> str:
 
 
 def page_margin(options: Options) -> str:
-    """Clear print: 60-70 characters a line at 13 pt means a 6 in text column; large print
-    (18 pt) and half-size booklet pages use the page width and stay under 60."""
+    """Clear print: 60-70 characters a line at 13 pt means a text column of about 6 in
+    (6.1 in on Letter, 6.0 in on A4); large print (18 pt) and half-size booklet pages use
+    the page width and stay under 60. The footer sits in the 0.8 in bottom margin."""
     if options.imposition == "booklet":
         return "0.55in 0.6in 0.7in 0.6in"
     if options.large_print:
         return "0.8in 1in 0.9in 1in" if options.paper == "letter" else "0.8in 0.9in 0.9in 0.9in"
-    side = {"letter": "1.25in", "a4": "1.13in"}[options.paper]
-    return f"0.8in {side} 0.9in {side}"
+    side = {"letter": "1.2in", "a4": "1.13in"}[options.paper]
+    return f"0.7in {side} 0.8in {side}"
 
 
 def build_context(plan: Plan, options: Options) -> dict[str, Any]:
@@ -195,7 +196,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                 # past first line, a use's "first treatment" label would mislead
                 shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
                 line = ui["lines"][shown_line] if shown_line else ""
-                partners = [lib.drugs[w].name for w in u.use.with_ if w in lib.drugs]
+                partners = _partners(u.use, d, profile, lib)
                 uses.append({
                     "condition": label(u.conditions, lib.conditions),
                     "line": line,
@@ -568,6 +569,19 @@ def _shared_items(cards: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]
             card[f"{key}_shared"] = len(kept) < len(card[key])
             card[key] = kept
     return shared if any(shared.values()) else None
+
+
+def _partners(use: Any, d: PlannedDrug, profile: Profile, lib: Any) -> list[str]:
+    """The medicines a use is given with, for its "Given with" line. None for a use not
+    approved in Canada (no one here gives it that way); for a current medicine, only its
+    current partners when it has some (letrozole, not "letrozole, anastrozole")."""
+    if use.canada is not None and use.canada.not_approved_as_of:
+        return []
+    ids = [w for w in use.with_ if w in lib.drugs]
+    if d.now:
+        current = [w for w in ids if w in profile.current_therapies]
+        ids = current or ids
+    return [lib.drugs[w].name for w in ids]
 
 
 def _uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
