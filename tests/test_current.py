@@ -212,3 +212,18 @@ def test_a_medicine_waiting_for_a_test_is_a_labelled_compact_entry(library):
     assert entries["Capivasertib"]["waits"]
     p = normalise({**data, "biomarkers": {"pik3ca": "positive"}}, library.drug_names)
     assert "capivasertib" in {d.item.id for d in select(p, library).drugs}
+
+
+def test_a_use_not_approved_in_canada_never_labels_first_or_next(library):
+    """Sacituzumab + pembrolizumab first line (US only) must not make sacituzumab a 'first
+    treatment' in a Canadian booklet; T-DXd after surgery (US only) is never 'what comes next'."""
+    p = normalise({"stage": "IV", "er": "negative", "pr": "negative", "her2": "negative",
+                   "biomarkers": {"pdl1": "positive", "brca": "negative"}}, library.drug_names)
+    drugs = {d.item.id: d for d in select(p, library).drugs}
+    assert drugs["sacituzumab-govitecan"].line > 1
+    p = normalise({"stage": "II", "er": "positive", "her2": "positive", "menopause": "post",
+                   "phase": "after-surgery", "current_therapies": ["trastuzumab emtansine"],
+                   "prior_therapies": [{"drug": "trastuzumab", "setting": "before-surgery"}]},
+                  library.drug_names)
+    drugs = {d.item.id: d for d in select(p, library).drugs}
+    assert "trastuzumab-deruxtecan" not in drugs or not drugs["trastuzumab-deruxtecan"].next_up

@@ -48,3 +48,22 @@ def test_prior_and_description():
     assert r.certain
     assert describe(rule, p, r) == "stage is IV; has had trastuzumab"
     assert describe({}, p, r) == "always included"
+
+
+def test_prior_setting_and_not_prior_setting():
+    from booklet.profile import normalise
+    from booklet.rules import match
+    from booklet.content import cached_library
+    lib = cached_library()
+    neo = normalise({"stage": "II", "er": "positive", "her2": "positive", "phase": "after-surgery",
+                     "prior_therapies": [{"drug": "docetaxel", "setting": "before-surgery"}]},
+                    lib.drug_names)
+    plain = normalise({"stage": "II", "er": "positive", "her2": "positive",
+                       "phase": "after-surgery"}, lib.drug_names)
+    stage4 = normalise({"stage": "IV", "er": "positive", "her2": "negative",
+                        "prior_therapies": ["letrozole"]}, lib.drug_names)
+    assert match({"prior_setting": ["before-surgery"]}, neo).ok
+    assert not match({"not_prior_setting": ["before-surgery"]}, neo).ok
+    assert match({"not_prior_setting": ["before-surgery"]}, plain).ok
+    assert not match({"prior_setting": ["before-surgery"]}, plain).ok
+    assert match({"prior_setting": ["metastatic"]}, stage4).ok

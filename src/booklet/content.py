@@ -33,6 +33,9 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "prior": None,  # drug ids, checked against the library
     "not_prior": None,  # drug ids: matches when the person has had none of them
     "current": None,  # drug ids the person gets now
+    # settings of the medicines the person has had: any of them / none of them
+    "prior_setting": SETTINGS,
+    "not_prior_setting": SETTINGS,
     # groups of the drugs the person gets now (groups.yaml ids), or `none`: no current
     # therapy is known (e.g. the fever page: for chemotherapy now, or when nothing is known)
     "current_group": None,

@@ -80,6 +80,14 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
             if not any(drug in allowed for drug in had):
                 continue
             return NO
+        if key in ("prior_setting", "not_prior_setting"):
+            # the settings of the medicines had: "If you had surgery first" is not for
+            # someone whose record shows medicines before surgery
+            plain = "metastatic" if profile.stage == "IV" else None  # a plain name's setting
+            had = {profile.prior_settings.get(d, plain) for d in profile.prior_therapies}
+            if any(s in had for s in allowed) == (key == "prior_setting"):
+                continue
+            return NO
         if key == "current_group":
             groups = profile.current_groups if profile.current_therapies else ("none",)
             if any(g in allowed for g in groups):
@@ -127,6 +135,10 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "current":
             now = [d for d in profile.current_therapies if d in allowed]
             parts.append(f"gets {', '.join(now)} now")
+        elif key == "prior_setting":
+            parts.append(f"has had medicines {' or '.join(allowed)}")
+        elif key == "not_prior_setting":
+            parts.append(f"has had no medicines {' or '.join(allowed)}")
         elif key == "current_group":
             parts.append("no current therapy known" if not profile.current_therapies else
                          f"gets {' or '.join(g for g in profile.current_groups if g in allowed)} now")

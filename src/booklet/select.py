@@ -73,12 +73,17 @@ class PlannedDrug(Planned):
 
     @property
     def line(self) -> int:
-        lines = [u.use.line for u in self.uses if u.use.line is not None]
+        """The earliest line among the uses approved in Canada (all uses if none is): a use
+        not approved here never labels a medicine "first treatment"."""
+        approved = [u for u in self.uses if not _unapproved(u)] or self.uses
+        lines = [u.use.line for u in approved if u.use.line is not None]
         return min(lines) if lines else 9
 
     @property
     def next_up(self) -> bool:
-        return not self.had and not self.now and any(u.next_up for u in self.uses)
+        """What usually comes next: never on the strength of a use not approved in Canada."""
+        return not self.had and not self.now and any(u.next_up and not _unapproved(u)
+                                                     for u in self.uses)
 
     @property
     def status(self) -> str:
