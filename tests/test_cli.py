@@ -109,7 +109,10 @@ def test_render_html_format(tmp_path):
 
 
 def test_content_check_is_clean():
-    result = run("content", "check", "--as-of", "2026-12-04")
+    import datetime as dt
+    # judged as of today: a review date in the future is an error, and so is one over a
+    # year old, which is what keeps the content current to the month
+    result = run("content", "check", "--as-of", dt.date.today().isoformat())
     assert result.exit_code == 0, result.output
     assert "content check: ok" in result.stdout
 
