@@ -299,7 +299,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     sources = []
     for n, (publisher, ids) in enumerate(publishers.items(), 1):
         years = sorted({lib.sources[sid].year for sid in ids if lib.sources[sid].year})
-        span = (f"{years[0]}" if len(years) == 1 else f"{years[0]} to {years[-1]}") if years else ""
+        span = (f"{years[0]}" if len(years) == 1 else
+                ui["sources_years"].format(first=years[0], last=years[-1])) if years else ""
         if len(ids) == 1:
             src = lib.sources[ids[0]]
             short = src.short or _short_title(src.title)

@@ -27,16 +27,24 @@ def render_html(context: dict[str, Any]) -> str:
     return french_spacing(html) if str(context.get("lang", "")).startswith("fr") else html
 
 
-_MARKUP = re.compile(r"(<style\b.*?</style>|<[^>]+>)", re.S)
+# tags, style sheets and character references (&#39; must keep its semicolon)
+_MARKUP = re.compile(r"(<style\b.*?</style>|<[^>]+>|&#?\w+;)", re.S)
+# punctuation right after an inline element or a character reference: "<strong>X</strong>: y"
+_AFTER_INLINE = re.compile(r"</(?:strong|em|b|i|a|span|abbr|cite|code|sup|sub)>|&#?\w+;")
+_LEADING = re.compile(r"^[ \u00a0\u202f]*([:;!?»])(?!//)(?!\d)")
 NBSP = "\u00a0"  # the fonts have no narrow no-break space (U+202F); OQLF accepts this one
 
 
 def french_spacing(html: str) -> str:
-    """French typography in the text (never in tags or styles): a no-break space before
-    : ; ! ? and », after «, between a number and its unit, and in 1 000."""
+    """French typography in the text (never in tags, styles or character references): a
+    no-break space before : ; ! ? and », after «, between a number and its unit, and in
+    1 000."""
     parts = _MARKUP.split(html)
     for n in range(0, len(parts), 2):  # text between tags
-        parts[n] = spacing(parts[n])
+        text = spacing(parts[n])
+        if n and _AFTER_INLINE.fullmatch(parts[n - 1]):
+            text = _LEADING.sub(NBSP + r"\1", text)
+        parts[n] = text
     return "".join(parts)
 
 
