@@ -310,7 +310,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             works = short + (f" ({span})" if span else "")
         else:
             works = ui["sources_count"].format(n=len(ids)) + (f" ({span})" if span else "")
-        sources.append({"n": n, "publisher": publisher or ui["sources_papers"], "works": works})
+        shown = ui.get("publishers", {}).get(publisher, publisher)  # its name in French
+        sources.append({"n": n, "publisher": shown or ui["sources_papers"], "works": works})
 
     clinic = options.clinic
     phone = profile.care_team.get("phone") or (clinic.day_phone if clinic else "")

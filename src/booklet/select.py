@@ -22,7 +22,7 @@ from booklet.rules import Condition, Match, describe, match
 MAX_QUESTIONS_PER_STEP = 5
 MAX_QUESTIONS = 30
 MAX_GLOSSARY = 18  # under two pages of words to know (two columns)
-MAX_GLOSSARY_HANDOUT = 8  # about half a page, when the booklet is about a known current treatment
+MAX_GLOSSARY_HANDOUT = 6  # a third of a page, when the booklet is about a known current treatment
 PHASE_ORDER = ("diagnosis", "before-surgery", "after-surgery", "follow-up")
 STAGE4_ORDER = ("choosing", "next-line", "treatment")
 
