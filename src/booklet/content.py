@@ -278,6 +278,9 @@ class Standard(Item):
     text: str
     source: str
     where: str = ""
+    # what the figure is: a target someone set, what a study found teams usually do, or a
+    # measure a health system reports on itself; each prints its own label
+    kind: Literal["goal", "practice", "measure"] = "goal"
 
 
 class Question(Item):

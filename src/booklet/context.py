@@ -103,7 +103,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
 
     def standard(p: Planned) -> dict[str, Any]:
         src = lib.sources[p.item.source]
-        return {**planned(p), "source": ui["standard_source"].format(
+        kind = p.item.kind
+        return {**planned(p), "label": ui.get(f"standard_label_{kind}", ui["standard_label"]),
+                "source": ui["standard_source"].format(
             source=f"{src.publisher}, {src.year or ui['source_year_unknown']}",
             where=p.item.where).replace(", .", ".")}
 
