@@ -227,3 +227,15 @@ def test_a_use_not_approved_in_canada_never_labels_first_or_next(library):
                   library.drug_names)
     drugs = {d.item.id: d for d in select(p, library).drugs}
     assert "trastuzumab-deruxtecan" not in drugs or not drugs["trastuzumab-deruxtecan"].next_up
+
+
+def test_at_a_glance_says_you_start_here_before_the_first_dose(library):
+    import datetime as dt
+    from booklet.context import Options, build_context
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+                   "current_therapies": ["letrozole + ribociclib"], "start_date": "2026-12-07"},
+                  library.drug_names)
+    plan = select(p, library)
+    before = build_context(plan, Options(date=dt.date(2026, 12, 5)))["glance"]
+    after = build_context(plan, Options(date=dt.date(2026, 12, 9)))["glance"]
+    assert before["here_label"] == "you start here" and after["here_label"] == "you are here"

@@ -33,6 +33,7 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "prior": None,  # drug ids, checked against the library
     "not_prior": None,  # drug ids: matches when the person has had none of them
     "current": None,  # drug ids the person gets now
+    "not_current": None,  # drug ids: matches when the person gets none of them now
     # settings of the medicines the person has had: any of them / none of them
     "prior_setting": SETTINGS,
     "not_prior_setting": SETTINGS,
@@ -626,6 +627,7 @@ def _cross_check(lib: Library) -> list[str]:
              "group in rule 'current_group'", item)
         need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
         need(lib.drugs, item.applies.get("not_prior", []), "drug id in rule 'not_prior'", item)
+        need(lib.drugs, item.applies.get("not_current", []), "drug id in rule 'not_current'", item)
     def refs(value: Any) -> list[str]:
         if isinstance(value, str):
             return []

@@ -323,16 +323,21 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         care[-1]["phone"] = clinic.after_hours_phone
     steps = [s for s in plan.sections if s.number]
     here = _here(plan)
+    # before the first dose, the reader is about to start the step, not in it yet
+    starts = plan.profile.start_date
+    here_label = ui["glance_you_start_here"] if starts and starts > options.date else \
+        ui["glance_you_are_here"]
     path = [{"n": s.number, "title": s.item.title, "here": s is here,
              "done": s.mode == "done"} for s in steps]
     path_alt = ui["glance_path_alt"].format(
         steps="; ".join(f"{ui['step'].format(n=p['n'])}: {p['title']}"
-                        + (f" ({ui['glance_you_are_here']})" if p["here"] else "")
+                        + (f" ({here_label})" if p["here"] else "")
                         + (f" ({ui['glance_done']})" if p["done"] else "") for p in path))
     glance = {
         "diagnosis": subtitle,
         "next": [s.item.title for s in steps],
         "path": path,
+        "here_label": here_label,
         "path_alt": path_alt,
         "path_svg": _path_svg(path, ui),
         "medicines": [d.item.name for d in plan.current],

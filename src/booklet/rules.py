@@ -74,6 +74,10 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
             if any(drug in allowed for drug in profile.current_therapies):
                 continue
             return NO
+        if key == "not_current":
+            if not any(drug in allowed for drug in profile.current_therapies):
+                continue
+            return NO
         if key == "not_prior":
             # had before, and not given again now: e.g. no second CDK4/6 inhibitor
             had = [d for d in profile.prior_therapies if d not in profile.current_therapies]
@@ -130,6 +134,8 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "prior":
             had = [d for d in profile.prior_therapies if d in allowed]
             parts.append(f"has had {', '.join(had)}")
+        elif key == "not_current":
+            parts.append(f"does not get {' or '.join(allowed)} now")
         elif key == "not_prior":
             parts.append(f"has not had {' or '.join(allowed)}")
         elif key == "current":
