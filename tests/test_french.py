@@ -94,3 +94,18 @@ def test_french_spacing_after_bold_and_around_character_references():
     assert "&#39;s" in out  # a character reference keeps its semicolon
     assert "</strong>\u00a0: 3" in out  # no-break space before a colon after bold text
     assert "pages\u00a0; oui" in out
+
+
+def test_a_french_profile_gets_its_errors_in_french():
+    from booklet.content import cached_library
+    from booklet.errors import ProfileError
+    from booklet.profile import normalise
+    with pytest.raises(ProfileError) as exc:
+        normalise({"language": "fr", "stage": "V", "er": "positive", "her2": "negative"},
+                  cached_library().drug_names)
+    text = "\n".join(exc.value.problems)
+    assert "Champ du profil « stage »" in text and "valeurs permises" in text
+    assert "'V'" in text and "IV" in text  # the value and what is allowed, as written
+    with pytest.raises(ProfileError) as exc:
+        normalise({"stage": "V", "er": "positive", "her2": "negative"}, cached_library().drug_names)
+    assert "Profile field 'stage'" in "\n".join(exc.value.problems)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from booklet.errors import ProfileError
+from booklet.errors import ProfileError, in_language
 
 STAGES = ("0", "I", "II", "III", "IV", "unknown")
 TYPES = ("idc", "ilc", "dcis", "ibc", "rare", "unknown")
@@ -587,7 +587,7 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
         problem("start_date", "is given without current_therapies (it is the first day of the "
                 "current treatment)")
     if problems:
-        raise ProfileError(problems)
+        raise ProfileError(in_language(problems, data.get("language")))
     return Profile(**values, readings=tuple(readings))
 
 

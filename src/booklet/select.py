@@ -15,7 +15,7 @@ from typing import Any
 
 from booklet.content import (Drug, Library, Piece, Question, Regimen, Standard, Step, Use,
                              pieces)
-from booklet.errors import ProfileError
+from booklet.errors import ProfileError, in_language
 from booklet.profile import BIOMARKERS, Profile
 from booklet.rules import Condition, Match, describe, match
 
@@ -430,7 +430,7 @@ def check_current(profile: Profile, lib: Library) -> None:
             f"{{drug: {drug_id}, reason: trial}} or {{drug: {drug_id}, reason: off-label}} "
             "if the team chose it outside the usual rules")
     if problems:
-        raise ProfileError(problems)
+        raise ProfileError(in_language(problems, profile.language))
 
 
 def _rule_words(rule: dict[str, list[str]]) -> str:

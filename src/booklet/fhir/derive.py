@@ -479,7 +479,7 @@ def _patient(patient: dict[str, Any] | None, out: Derived, as_of: dt.date) -> No
             out.set("language", mapped, f"{ref} communication.language '{lang}'")
         else:
             out.note("language", f"{ref} communication.language is '{lang}': booklets are in English "
-                     "only so far (French to come); English is used")
+                     "or French; English is used")
         break
     _province(patient, ref, out)
 
