@@ -261,6 +261,10 @@ class Step(Item):
     # treatment stopped working), treatment (current therapies given).
     phases: list[Literal["diagnosis", "before-surgery", "after-surgery", "follow-up",
                          "choosing", "next-line", "treatment"]] = []
+    # the phases in which this step is marked "you are here" on the path, where another step
+    # of the same phase would otherwise be picked (stage IV: choosing a plan, not the referral)
+    here: list[Literal["diagnosis", "before-surgery", "after-surgery", "follow-up",
+                       "choosing", "next-line", "treatment"]] = []
     done: str = ""  # "what you have done", shown once the step is behind the person
     safety: bool = False  # when to get help, fever, signs of recurrence: never shrinks
     # a rule (as `applies`) under which the step is still ahead and shown short, e.g. surgery

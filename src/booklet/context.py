@@ -118,7 +118,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                              f"{markdown(t.text)}</div>")
             else:
                 parts.append(markdown(t.text))
-        return "".join(parts)
+        # a list whose items carry their own rules is one list again
+        return re.sub(r"</ul>\s*<ul>", "", "".join(parts))
 
     def section(sec: PlannedSection, level: int) -> dict[str, Any]:
         step = sec.item
@@ -484,8 +485,10 @@ def _here(plan: Plan) -> PlannedSection | None:
     if phase == "unknown":
         return None
     here = [s for s in steps if s.mode == "full" and phase in s.item.phases]
-    # the step most specific to this phase (surgery spans several; after-surgery medicines one)
-    return min(here, key=lambda s: len(s.item.phases)) if here else None
+    # a step that says it is the marker for this phase; else the step most specific to the
+    # phase (surgery spans several; after-surgery medicines one)
+    named = [s for s in here if phase in s.item.here]
+    return (named or [min(here, key=lambda s: len(s.item.phases))])[0] if here else None
 
 
 def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:

@@ -90,8 +90,9 @@ def generate(lib: Library) -> str:
     out += ["", "## Questions", "", "| question | shown when |", "|---|---|"]
     out += [f"| {q.id} | {_cell(rule_text(q.applies))} |" for q in lib.questions.values()]
     out += ["", "## Steps by phase", "",
-            "| section | current in phases | done text | never shrinks |", "|---|---|---|---|"]
-    out += [f"| {s.id} | {', '.join(s.phases) or 'always in full'} | "
+            "| section | current in phases | \"you are here\" in | done text | never shrinks |",
+            "|---|---|---|---|---|"]
+    out += [f"| {s.id} | {', '.join(s.phases) or 'always in full'} | {', '.join(s.here)} | "
             f"{'yes' if s.done else 'no'} | {'yes' if s.safety else ''} |"
             for s in sorted(lib.steps.values(), key=lambda s: (s.order, s.id)) if s.parent is None]
     return "\n".join(out) + "\n"
