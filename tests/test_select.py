@@ -120,7 +120,7 @@ def test_every_inclusion_has_a_reason_and_ids_are_generic_names():
 def test_stage_iv_booklets_always_have_standards_palliative_care_and_when_to_call(changes):
     p = plan(**changes)
     assert {"palliative", "end-of-life", "monitoring", "when-to-call"} <= sections(p)
-    assert {s.item.id for s in p.standards} >= {"first-consult-2-weeks", "treatment-4-weeks"}
+    assert {s.item.id for s in p.standards} >= {"first-consult-2-weeks"}
 
 
 def test_glossary_and_sources_come_from_what_is_used():

@@ -84,8 +84,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         publishers.setdefault(_publisher(lib.sources[sid].publisher), []).append(sid)
     numbers = {sid: n for n, ids in enumerate(publishers.values(), 1) for sid in ids}
 
-    def refs(item: Any) -> str:
-        ids = list(item.sources)
+    def refs(item: Any, extra: Any = ()) -> str:
+        ids = list(item.sources) + list(extra)
         ids += [getattr(item, "source")] if hasattr(item, "source") else []
         cited = sorted({numbers[i] for i in ids if i in numbers})
         return ", ".join(f"[{n}]" for n in cited)
@@ -94,8 +94,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         text = label(conditions, lib.conditions)
         return ui["condition_note"].format(label=text) if text else ""
 
-    def source_line(item: Any) -> str:
-        return ui["item_sources"].format(refs=refs(item), date=long_date(item.reviewed))
+    def source_line(item: Any, extra: Any = ()) -> str:
+        return ui["item_sources"].format(refs=refs(item, extra), date=long_date(item.reviewed))
 
     def planned(p: Planned) -> dict[str, Any]:
         return {"id": p.item.id, "text": p.item.text,
@@ -163,13 +163,15 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                                  if f.as_of else ""))
         return out
 
-    def canada_line(use: Any) -> str:
+    def canada_line(use: Any, now: bool = False) -> str:
         c = use.canada
         if c is None:
             return ""
         if c.approved:
             return ui["canada_approved"].format(date=long_date(c.approved))
-        return ui["canada_not_approved"].format(date=long_date(c.not_approved_as_of))
+        # a medicine the team has already chosen: no "get it another way" advice
+        key = "canada_not_approved_now" if now else "canada_not_approved"
+        return ui[key].format(date=long_date(c.not_approved_as_of))
 
     def compact_canada(d: PlannedDrug) -> str:
         """A compact entry says when no use that fits is approved in Canada."""
@@ -194,8 +196,16 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         if d.chosen:
             uses.append({"condition": "", "line": "", "text": ui["team_chose"][d.chosen],
                          "with": "", "canada": ""})
-        else:
-            for u in _uses_for_now(d, profile):
+        shown_uses = [] if d.chosen else list(_uses_for_now(d, profile))
+        # a card cites what it shows: its own sources, and those of each funding sentence,
+        # Health Canada status and piece it prints
+        extra = [s for f in d.funding for s in f.sources]
+        extra += [s for texts in d.parts.values() for t in texts for s in t.sources]
+        extra += [s for texts in d.parts.values() for t in texts if t.ref
+                  for s in lib.snippets[t.ref].sources]
+        extra += [s for u in shown_uses if u.use.canada for s in u.use.canada.sources]
+        if not d.chosen:
+            for u in shown_uses:
                 # past first line, a use's "first treatment" label would mislead
                 shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
                 line = ui["lines"][shown_line] if shown_line else ""
@@ -205,7 +215,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                     "line": line,
                     "text": u.use.text,
                     "with": ui["given_with"].format(drugs=", ".join(partners)) if partners else "",
-                    "canada": canada_line(u.use),
+                    "canada": canada_line(u.use, d.now),
                 })
         status = []
         if d.now and d.had:
@@ -239,7 +249,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "funding": funding_lines(d),
             "funding_none": ui["funding_see_section"] if paying else ui["funding_ask"],
             "paying_id": paying,
-            "sources": source_line(item),
+            "sources": source_line(item, extra),
         }
 
     def regimen(r: Any) -> dict[str, Any]:

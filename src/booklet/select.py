@@ -293,10 +293,13 @@ def _section(step: Step, lib: Library, profile: Profile, result: Match,
                          mode=mode)
     if mode != "full":
         sec.why += f"; {'behind' if mode == 'done' else 'ahead of'} phase {care_phase(profile)}"
-        # safety never shrinks: a safety sub-section (signs to call about) stays in full
+        # safety never shrinks: a safety sub-section (signs to call about) stays in full;
+        # so does a sub-section whose own phases include this one (a BRCA result for family)
         for child in lib.children(step.id):
             r = match(child.applies, profile)
-            if child.safety and r.ok:
+            if not r.ok:
+                continue
+            if child.safety or (child.phases and _mode(child, profile) == "full"):
                 sub = _section(child, lib, profile, r, "full")
                 if sub is not None:
                     sec.children.append(sub)
