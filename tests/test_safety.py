@@ -45,9 +45,14 @@ def check(plan) -> None:
         group = d.item.group
         if group in HER2_GROUPS:
             # T-DXd: also stage IV HER2-low, and HR+ HER2-ultralow (Health Canada, Oct 2025)
+            # a HER2-negative record may hide a low or ultralow score: T-DXd is then only a
+            # compact entry labelled with that result
+            waits_her2 = (p.her2 == "negative" and not d.full and not d.now
+                          and any(c[0] == "her2" for c in awaited_tests(d)))
             ok = p.her2 == "positive" or (
                 d.item.id == "trastuzumab-deruxtecan" and p.stage == "IV" and (
-                    p.her2 == "low" or (p.her2 == "ultralow" and p.hr == "positive")))
+                    p.her2 == "low" or (p.her2 == "ultralow" and p.hr == "positive")
+                    or waits_her2))
             assert ok, f"HER2 drug {d.item.id} for her2={p.her2}"
         if group in ENDOCRINE_GROUPS:
             assert p.hr == "positive", f"endocrine drug {d.item.id} for hr={p.hr}"

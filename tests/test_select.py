@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from booklet.select import select
+from booklet.select import awaited_tests, select
 from conftest import profile_from
 
 BASE = {"stage": "IV", "type": "idc", "er": "positive", "pr": "positive", "her2": "positive"}
@@ -80,7 +80,10 @@ def test_unknown_her2_gets_no_her2_drugs_and_a_question():
 
 def test_her2_negative_gets_no_her2_drugs_and_no_her2_question():
     p = plan(her2="negative")
-    assert not HER2 & set(drugs(p))
+    # trastuzumab deruxtecan is only a compact entry, labelled "if your HER2 result is low"
+    assert not (HER2 - {"trastuzumab-deruxtecan"}) & set(drugs(p))
+    tdxd = drugs(p).get("trastuzumab-deruxtecan")
+    assert tdxd is None or (not tdxd.full and any(c[0] == "her2" for c in awaited_tests(tdxd)))
     assert "her2-unknown" not in sections(p)
 
 

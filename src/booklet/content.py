@@ -266,6 +266,9 @@ class Step(Item):
     here: list[Literal["diagnosis", "before-surgery", "after-surgery", "follow-up",
                        "choosing", "next-line", "treatment"]] = []
     done: str = ""  # "what you have done", shown once the step is behind the person
+    # the note above `done` when "This part is behind you" would not be true of all of it
+    # (medicines after surgery are planned, but a hormone pill goes on for years)
+    done_label: str = ""
     safety: bool = False  # when to get help, fever, signs of recurrence: never shrinks
     # a rule (as `applies`) under which the step is still ahead and shown short, e.g. surgery
     # while medicines before surgery are given: {phase: [before-surgery], current_group: [...]}
@@ -784,7 +787,7 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 FREE_TEXT = {"title", "text", "summary", "done", "what", "short", "given", "side_effects",
              "call_now", "monitoring", "tips", "term", "definition", "also", "intro",
              "title_men", "intro_men", "name", "days", "visit", "starts", "glance", "body",
-             "label", "where", "insert_title"}
+             "label", "where", "insert_title", "done_label"}
 
 
 def shape(value: Any, free: bool = False) -> Any:

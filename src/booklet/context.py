@@ -133,7 +133,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "level": level,
             "mode": sec.mode,
             "safety": step.safety,
-            "mode_note": ui["mode_done"] if sec.mode == "done" else ui["mode_ahead"] if short else "",
+            "mode_note": (step.done_label or ui["mode_done"]) if sec.mode == "done"
+            else ui["mode_ahead"] if short else "",
             "summary": step.done if sec.mode == "done" else step.summary,
             "condition": note(sec.conditions),
             "body": "" if short else body_html(sec),

@@ -113,7 +113,15 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
         value = profile.value(key)
         if value in allowed:
             continue
-        if key in expand and value == "unknown":
+        if key == "her2" and key in expand and value == "negative":
+            # "HER2-negative" may be a score of 0, or a low or ultralow score not recorded:
+            # a medicine for HER2-low cancer waits for that detail, as for a test result
+            finer = tuple(v for v in allowed if v in ("low", "ultralow"))
+            if finer:
+                conditions.append((key, finer))
+                continue
+            return NO
+        if key in expand and key != "her2" and value == "unknown":
             conditions.append((key, tuple(allowed)))
             continue
         return NO

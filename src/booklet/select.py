@@ -363,7 +363,7 @@ def _fitting_uses(drug: Drug, profile: Profile,
 def _drug(drug: Drug, profile: Profile) -> PlannedDrug | None:
     # a medicine that a test not done yet could open is listed, labelled with that test;
     # a current medicine is still checked strictly (check_current)
-    uses, reasons = _fitting_uses(drug, profile, BIOMARKERS)
+    uses, reasons = _fitting_uses(drug, profile, AWAITED)
     # a use that waits for a test not done yet AND is not approved in Canada is two steps
     # away: the booklet says to ask about new tests when the cancer grows instead. A current
     # or past medicine keeps such a use only when it has no other.
@@ -440,9 +440,13 @@ def _rule_words(rule: dict[str, list[str]]) -> str:
     return ", ".join(f"{k} {'/'.join(v)}" for k, v in rule.items()) or "any profile"
 
 
+# results a medicine can wait for: gene and protein tests, and whether HER2-negative is low
+AWAITED = (*BIOMARKERS, "her2")
+
+
 def _waits(u: PlannedUse) -> bool:
     """The use needs a test result the profile does not have yet."""
-    return any(k in BIOMARKERS for k, _ in u.conditions)
+    return any(k in AWAITED for k, _ in u.conditions)
 
 
 def _waits_for_test(d: PlannedDrug) -> bool:
@@ -454,9 +458,15 @@ def awaited_tests(d: PlannedDrug) -> tuple[Condition, ...]:
     """The test results every fitting use waits for (the label of a compact entry)."""
     if not _waits_for_test(d):
         return ()
-    common = set.intersection(*({c for c in u.conditions if c[0] in BIOMARKERS}
-                                for u in d.uses))
-    return tuple(c for c in d.uses[0].conditions if c in common)
+    # a result every use waits for; the values any use accepts (HER2 low, or low or ultralow)
+    keys = set.intersection(*({k for k, _ in u.conditions if k in AWAITED} for u in d.uses))
+    out: dict[str, list[str]] = {}
+    for u in d.uses:
+        for key, values in u.conditions:
+            if key in keys:
+                out.setdefault(key, [])
+                out[key] += [v for v in values if v not in out[key]]
+    return tuple((key, tuple(values)) for key, values in out.items())
 
 
 def _first_option(use: Use) -> bool:
@@ -531,7 +541,10 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
                               d.item.name))
     _decide_cards(drugs, profile, all_medicines)
     for d in drugs:
-        d.parts = {name: resolve(getattr(d.item, name), profile, lib) for name in DRUG_PARTS}
+        # a medicine waiting for a HER2-low result is described as it would be for that result
+        her2 = next((c[1][0] for c in awaited_tests(d) if c[0] == "her2"), None)
+        seen = replace(profile, her2=her2) if her2 else profile
+        d.parts = {name: resolve(getattr(d.item, name), seen, lib) for name in DRUG_PARTS}
         group = lib.groups.get(d.item.group)
         if group is not None and group.call_now:
             extra = [t for t in resolve(group.call_now, profile, lib)
