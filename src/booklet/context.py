@@ -551,9 +551,12 @@ def _glance_signs(plan: Plan) -> list[str]:
 def _glance_urgent(plan: Plan) -> list[str]:
     """The "call now" list of At a glance: the current medicines' most important signs
     (fever first), then the steps' own "get help right away" words; three at most."""
-    items = _glance_signs(plan)
     fever = plan.library.snippets.get("fever-rule")
     chemo_possible = not plan.current  # with the current medicines known, theirs decide
+    # a step's own urgent signs (the spinal cord, with cancer in the bones) keep one place
+    steps = [s for s in plan.walk() if s.item.glance and s.mode == "full" and not s.conditions
+             and not any(t.ref == "fever-rule" for t in s.body)]
+    items = _glance_signs(plan)[:GLANCE_SIGNS - 1 if steps else GLANCE_SIGNS]
     if fever is not None and chemo_possible and any(
             t.ref == "fever-rule" for sec in plan.walk() for t in sec.body):
         text = " ".join(fever.text.split())
@@ -561,9 +564,12 @@ def _glance_urgent(plan: Plan) -> list[str]:
             items.insert(0, text)  # the one fever rule, word for word, where chemotherapy may come
     with_fever = bool(items) and fever is not None and " ".join(fever.text.split()) in items
     for sec in plan.walk():
-        if with_fever and any(t.ref == "fever-rule" for t in sec.body):
-            continue  # this step's glance words are about fever: the rule is there already
-        if sec.item.glance and sec.mode == "full" and len(items) < GLANCE_SIGNS:
+        if any(t.ref == "fever-rule" for t in sec.body) and (with_fever or not chemo_possible):
+            # this step's glance words are about fever: the rule is there already, or the
+            # current medicines, known, carry no fever rule
+            continue
+        if sec.item.glance and sec.mode == "full" and not sec.conditions \
+                and len(items) < GLANCE_SIGNS:
             items.append(" ".join(sec.item.glance.split()))
     return list(dict.fromkeys(items))[:GLANCE_SIGNS]
 
