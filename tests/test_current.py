@@ -239,3 +239,32 @@ def test_at_a_glance_says_you_start_here_before_the_first_dose(library):
     before = build_context(plan, Options(date=dt.date(2026, 12, 5)))["glance"]
     after = build_context(plan, Options(date=dt.date(2026, 12, 9)))["glance"]
     assert before["here_label"] == "you start here" and after["here_label"] == "you are here"
+
+
+def test_keynote_522_cards_follow_its_order(library):
+    """Carboplatin, paclitaxel and pembrolizumab come first, then AC: the cards say so, not
+    the usual 'a taxane comes after AC'."""
+    ctx = _context(library, {"stage": "III", "er": "negative", "pr": "negative",
+                             "her2": "negative", "menopause": "pre", "phase": "before-surgery",
+                             "current_therapies": ["carboplatin-paclitaxel-pembrolizumab-then-ac"]})
+    cards = {d["name"]: " ".join(u["text"] for u in d["uses"]) for d in ctx["current"]}
+    assert "comes after paclitaxel and carboplatin" in " ".join(cards["Doxorubicin"].split())
+    assert "usually comes next" not in cards["Doxorubicin"]
+    assert "may follow doxorubicin" not in cards["Paclitaxel"]
+    assert "carboplatin" in cards["Paclitaxel"]
+
+
+def test_stage_iv_what_comes_next_counts_the_treatment_now(library):
+    """On trastuzumab deruxtecan after THP: neratinib (after two HER2 regimens) may come next;
+    tucatinib, whose Canadian approval needs trastuzumab emtansine first, does not."""
+    p = normalise({"stage": "IV", "er": "negative", "pr": "negative", "her2": "positive",
+                   "menopause": "post", "prior_therapies": ["docetaxel", "trastuzumab", "pertuzumab"],
+                   "current_therapies": ["trastuzumab-deruxtecan"]}, library.drug_names)
+    drugs = {d.item.id: d for d in select(p, library).drugs}
+    assert drugs["neratinib"].next_up and drugs["trastuzumab-emtansine"].next_up
+    assert not drugs["tucatinib"].next_up
+    p = normalise({"stage": "IV", "er": "negative", "pr": "negative", "her2": "positive",
+                   "menopause": "post", "current_therapies": ["docetaxel-trastuzumab-pertuzumab"]},
+                  library.drug_names)
+    drugs = {d.item.id: d for d in select(p, library).drugs}
+    assert not drugs["neratinib"].next_up  # one HER2 regimen is not two

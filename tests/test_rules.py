@@ -67,3 +67,11 @@ def test_prior_setting_and_not_prior_setting():
     assert match({"not_prior_setting": ["before-surgery"]}, plain).ok
     assert not match({"prior_setting": ["before-surgery"]}, plain).ok
     assert match({"prior_setting": ["metastatic"]}, stage4).ok
+
+
+def test_province_rule_keeps_a_provinces_program_with_it():
+    """Ontario's drug plan lines are for people in Ontario, or when the province is unknown."""
+    rule = {"province": ["ON", "unknown"]}
+    assert match(rule, prof(stage="IV", province="Ontario")).certain
+    assert match(rule, prof(stage="IV")).certain
+    assert not match(rule, prof(stage="IV", province="NS")).ok

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from booklet import assets
 from booklet.errors import ContentError
-from booklet.profile import (BIOMARKERS, HER2, LINES, MENOPAUSE, PHASES, SETTINGS, SEXES,
-                             SITES, STAGES, STATUS, TRISTATE, TYPES)
+from booklet.profile import (BIOMARKERS, HER2, LINES, MENOPAUSE, PHASES, PROVINCES, SETTINGS,
+                             SEXES, SITES, STAGES, STATUS, TRISTATE, TYPES)
 
 RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     "stage": STAGES, "type": TYPES, "er": STATUS, "pr": STATUS, "hr": STATUS, "her2": HER2,
@@ -40,6 +40,9 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     # groups of the drugs the person gets now (groups.yaml ids), or `none`: no current
     # therapy is known (e.g. the fever page: for chemotherapy now, or when nothing is known)
     "current_group": None,
+    # where the person lives (`unknown` when the profile does not say): a province's own
+    # program (Ontario's drug plan list) is for people there, or when the province is unknown
+    "province": (*PROVINCES, "unknown"),
 }
 ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REVIEW_MONTHS = 12

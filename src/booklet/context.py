@@ -191,13 +191,24 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             return ui["next_up_short"] if d.next_up else ui["lines"]["any"]
         return ui["lines"][d.line] if d.line in (1, 2, 3) else ui["lines"]["any"]
 
+    def use_row(u: Any, d: PlannedDrug) -> dict[str, str]:
+        # past first line, a use's "first treatment" label would mislead
+        shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
+        partners = _partners(u.use, d, profile, lib)
+        return {
+            "condition": label(u.conditions, lib.conditions),
+            "line": ui["lines"][shown_line] if shown_line else "",
+            "text": u.use.text,
+            "with": ui["given_with"].format(drugs=", ".join(partners)) if partners else "",
+            "canada": canada_line(u.use, d.now),
+        }
+
     def drug(d: PlannedDrug) -> dict[str, Any]:
         item = d.item
-        uses = []
-        if d.chosen:
-            uses.append({"condition": "", "line": "", "text": ui["team_chose"][d.chosen],
-                         "with": "", "canada": ""})
+        # a medicine the team chose outside the usual rules says so instead of its uses
         shown_uses = [] if d.chosen else list(_uses_for_now(d, profile))
+        uses = ([{"condition": "", "line": "", "text": ui["team_chose"][d.chosen], "with": "",
+                  "canada": ""}] if d.chosen else [use_row(u, d) for u in shown_uses])
         # a card cites what it shows: its own sources, and those of each funding sentence,
         # Health Canada status and piece it prints
         extra = [s for f in d.funding for s in f.sources]
@@ -205,19 +216,6 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         extra += [s for texts in d.parts.values() for t in texts if t.ref
                   for s in lib.snippets[t.ref].sources]
         extra += [s for u in shown_uses if u.use.canada for s in u.use.canada.sources]
-        if not d.chosen:
-            for u in shown_uses:
-                # past first line, a use's "first treatment" label would mislead
-                shown_line = u.use.line if not (profile.line == "later" and u.use.line == 1) else None
-                line = ui["lines"][shown_line] if shown_line else ""
-                partners = _partners(u.use, d, profile, lib)
-                uses.append({
-                    "condition": label(u.conditions, lib.conditions),
-                    "line": line,
-                    "text": u.use.text,
-                    "with": ui["given_with"].format(drugs=", ".join(partners)) if partners else "",
-                    "canada": canada_line(u.use, d.now),
-                })
         status = []
         if d.now and d.had:
             status.append(ui["now_and_had"])
@@ -527,18 +525,26 @@ def _path_svg(path: list[dict[str, Any]], ui: dict[str, Any]) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode("".join(out).encode()).decode()
 
 
+def _holds_fever_rule(pieces: Any) -> bool:
+    """True when these pieces (a step's body, a card's "call now" list) carry the fever rule."""
+    return any(t.ref == "fever-rule" for t in pieces)
+
+
+def _fever_text(plan: Plan) -> str | None:
+    """The one fever rule, word for word (None when the library has none)."""
+    fever = plan.library.snippets.get("fever-rule")
+    return " ".join(fever.text.split()) if fever is not None else None
+
+
 def _glance_signs(plan: Plan) -> list[str]:
     """The most important "call now" signs for the current medicines: the fever rule first
     whenever a current medicine carries it (every chemotherapy does), then the first sign of
     each current medicine in turn (hormone therapy last), three in all."""
     signs: list[str] = []
-    lib = plan.library
-    fever = lib.snippets.get("fever-rule")
+    fever = _fever_text(plan)
     current = sorted(plan.current, key=lambda d: d.item.group in ("hormonal", "ovarian-suppression"))
-    for d in current:
-        if fever is not None and any(t.ref == "fever-rule" for t in d.parts.get("call_now", [])):
-            signs = [" ".join(fever.text.split())]
-            break
+    if fever is not None and any(_holds_fever_rule(d.parts.get("call_now", [])) for d in current):
+        signs = [fever]
     lists = [[t.text for t in d.parts.get("call_now", []) if not t.conditions and not t.ref]
              for d in current]
     for n in range(max((len(x) for x in lists), default=0)):
@@ -551,20 +557,18 @@ def _glance_signs(plan: Plan) -> list[str]:
 def _glance_urgent(plan: Plan) -> list[str]:
     """The "call now" list of At a glance: the current medicines' most important signs
     (fever first), then the steps' own "get help right away" words; three at most."""
-    fever = plan.library.snippets.get("fever-rule")
+    fever = _fever_text(plan)
     chemo_possible = not plan.current  # with the current medicines known, theirs decide
     # a step's own urgent signs (the spinal cord, with cancer in the bones) keep one place
     steps = [s for s in plan.walk() if s.item.glance and s.mode == "full" and not s.conditions
-             and not any(t.ref == "fever-rule" for t in s.body)]
+             and not _holds_fever_rule(s.body)]
     items = _glance_signs(plan)[:GLANCE_SIGNS - 1 if steps else GLANCE_SIGNS]
-    if fever is not None and chemo_possible and any(
-            t.ref == "fever-rule" for sec in plan.walk() for t in sec.body):
-        text = " ".join(fever.text.split())
-        if text not in items:
-            items.insert(0, text)  # the one fever rule, word for word, where chemotherapy may come
-    with_fever = bool(items) and fever is not None and " ".join(fever.text.split()) in items
+    if fever is not None and chemo_possible and fever not in items and any(
+            _holds_fever_rule(sec.body) for sec in plan.walk()):
+        items.insert(0, fever)  # the one fever rule, word for word, where chemotherapy may come
+    with_fever = fever is not None and fever in items
     for sec in plan.walk():
-        if any(t.ref == "fever-rule" for t in sec.body) and (with_fever or not chemo_possible):
+        if _holds_fever_rule(sec.body) and (with_fever or not chemo_possible):
             # this step's glance words are about fever: the rule is there already, or the
             # current medicines, known, carry no fever rule
             continue
@@ -614,13 +618,17 @@ def _partners(use: Any, d: PlannedDrug, profile: Profile, lib: Any) -> list[str]
 
 def _uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
     """A current drug given with others shows the uses that name the most of its current
-    partners (the KEYNOTE-522 use of carboplatin, not its other uses); otherwise all."""
+    partners, given with it or before it (the KEYNOTE-522 use of carboplatin or of AC, not
+    their other uses); otherwise all."""
     partners = set(profile.current_therapies) - {d.item.id}
     if not d.now or not partners:
         return list(d.uses)
-    overlap = [len(partners & set(u.use.with_)) for u in d.uses]
-    best = max(overlap, default=0)
-    return [u for u, n in zip(d.uses, overlap) if n == best] if best else list(d.uses)
+    # most partners first; on a tie, the use with the narrower rule (the triple-negative
+    # use of paclitaxel in KEYNOTE-522, not "it may follow AC")
+    score = [(len(partners & (set(u.use.with_) | set(u.use.after_ids))), len(u.use.applies))
+             for u in d.uses]
+    best = max(score, default=(0, 0))
+    return [u for u, n in zip(d.uses, score) if n == best] if best[0] else list(d.uses)
 
 
 def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:

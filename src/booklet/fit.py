@@ -30,6 +30,14 @@ DANGLING = re.compile(r"\b(see (the )?(part|chapter|section|page|below|above)|as
                       r"above|(added|given|taken|used) (\w+ ){0,3}the same way(?! (as|every))|"
                       r"chapter explains|explained (earlier|later|above|below)|"
                       r"described (earlier|above|below))\b", re.IGNORECASE)
+CHEMO_AHEAD = re.compile(r"\b(before (your )?chemotherapy (starts|begins)|during chemotherapy|"
+                         r"chemotherapy may start|before your first dose of chemotherapy)\b",
+                         re.IGNORECASE)
+ONTARIO = re.compile(r"\bOntario\b")
+OTHER_PROVINCE = re.compile(r"\b(Alberta|British Columbia|Manitoba|New Brunswick|Newfoundland|"
+                            r"Nova Scotia|Prince Edward Island|Qu[eé]bec|Saskatchewan|Yukon|"
+                            r"Nunavut|Northwest Territories|each province|every province)\b",
+                            re.IGNORECASE)
 MARKERS = {"brca": r"BRCA", "pik3ca": r"PIK3CA", "esr1": r"ESR1", "pdl1": r"PD-L1"}
 ASK_TEST = re.compile(r"\b(test|tested|testing)\b", re.IGNORECASE)
 
@@ -53,7 +61,8 @@ def _features(sentence: str, lib) -> dict[str, object]:  # type: ignore[no-untyp
         "female": found(FEMALE_BODY), "pregnancy": found(PREGNANCY),
         "partner": bool(PARTNER.search(sentence)), "periods": found(PERIODS),
         "stage4": found(STAGE_IV_WORDS), "early": found(EARLY_WORDS),
-        "dangling": found(DANGLING), "asks_test": bool(ASK_TEST.search(sentence)),
+        "dangling": found(DANGLING), "chemo_ahead": found(CHEMO_AHEAD),
+        "ontario_only": bool(ONTARIO.search(sentence)) and not OTHER_PROVINCE.search(sentence), "asks_test": bool(ASK_TEST.search(sentence)),
         "markers": [m for m, w in MARKERS.items() if re.search(w, sentence)],
         "drugs": sorted({names[m.group(0).lower()] for m in _name_rx(lib).finditer(sentence)}),
     }
@@ -67,6 +76,11 @@ def problems(plan: Plan) -> list[str]:
     lib = plan.library
     out: list[str] = []
     shown = {d.item.id for d in plan.drugs}
+    # chemotherapy behind the person: had it, none now, and surgery done (stages 0-III)
+    chemo_behind = (p.stage in ("0", "I", "II", "III") and p.phase in ("after-surgery", "follow-up")
+                    and any(lib.drugs[d].group == "chemotherapy" for d in p.prior_therapies
+                            if d in lib.drugs)
+                    and "chemotherapy" not in p.current_groups)
 
     def bad(where: str, sentence: str, why: str) -> None:
         out.append(f"{where}: {why}: \"{sentence[:120]}\"")
@@ -85,6 +99,10 @@ def problems(plan: Plan) -> list[str]:
                 bad(where, sentence, f"'{f['stage4']}' in a stage {p.stage} booklet")
             if p.stage == "IV" and f["early"]:
                 bad(where, sentence, f"'{f['early']}' in a stage IV booklet")
+            if chemo_behind and f["chemo_ahead"]:
+                bad(where, sentence, f"'{f['chemo_ahead']}' when chemotherapy is behind the person")
+            if p.province not in (None, "ON") and f["ontario_only"]:
+                bad(where, sentence, f"an Ontario program for someone in {p.province}")
             if f["dangling"]:
                 bad(where, sentence, f"cross-reference in words ('{f['dangling']}'); use a link")
             if where.startswith("question") and f["asks_test"]:
@@ -163,3 +181,27 @@ def extra_space(lib) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-
                 continue
             data["current_therapies"] = [drug.id]
             yield data
+            yield {**data, "province": "NS"}  # a province's own programs stay with it
+    yield from _early_histories(lib)
+
+
+def _early_histories(lib) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Stages I-III after a regimen: each regimen given before surgery (and, when it fits
+    there, after surgery), then after surgery or in follow-up, with nothing current."""
+    from booklet.rules import match
+    from booklet.profile import Profile
+
+    people = (("female", "pre"), ("female", "post"), ("male", "unknown"))
+    for regimen in lib.regimens.values():
+        for (sex, meno), stage, hr, her2 in itertools.product(
+                people, ("II", "III"), ("positive", "negative"), ("positive", "negative")):
+            base = {"stage": stage, "type": "idc", "er": hr, "pr": hr, "her2": her2,
+                    "sex": sex, "menopause": meno}
+            trial = Profile(**{k: v for k, v in base.items()}, phase="before-surgery")
+            if not match(regimen.applies, trial).ok:
+                continue
+            for setting, phase in itertools.product(("before-surgery", "after-surgery"),
+                                                    ("after-surgery", "follow-up")):
+                yield {**base, "phase": phase,
+                       "prior_therapies": [{"drug": d, "setting": setting}
+                                           for d in regimen.drugs]}

@@ -125,6 +125,8 @@ class Profile:
             return self.settings
         if key == "line":
             return self.line
+        if key == "province":
+            return self.province or "unknown"
         return getattr(self, key)
 
     @property

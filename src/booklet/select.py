@@ -349,13 +349,16 @@ def _fitting_uses(drug: Drug, profile: Profile,
     """The uses that fit. With `expand` (the biomarkers), a use that needs a test result the
     profile does not have yet fits on that condition ("If a test finds ...")."""
     uses, reasons = [], []
+    # stage IV: what comes after the treatment now, so the current medicines count as had
+    # (on trastuzumab deruxtecan, trastuzumab emtansine may come next); stages 0-III: only
+    # what is behind the person (residual disease decides what follows surgery)
+    behind = profile.prior_therapies + (profile.current_therapies if profile.stage == "IV" else ())
     for use in drug.uses:
         result = match(use.applies, profile, expand)
         if not result.ok:
             continue
         waiting = any(key in expand for key, _ in result.conditions)
-        uses.append(PlannedUse(use, result.conditions,
-                               use.follows(profile.prior_therapies) and not waiting))
+        uses.append(PlannedUse(use, result.conditions, use.follows(behind) and not waiting))
         reasons.append(describe(use.applies, profile, result))
     return uses, reasons
 
