@@ -62,7 +62,8 @@ def _features(sentence: str, lib) -> dict[str, object]:  # type: ignore[no-untyp
         "partner": bool(PARTNER.search(sentence)), "periods": found(PERIODS),
         "stage4": found(STAGE_IV_WORDS), "early": found(EARLY_WORDS),
         "dangling": found(DANGLING), "chemo_ahead": found(CHEMO_AHEAD),
-        "ontario_only": bool(ONTARIO.search(sentence)) and not OTHER_PROVINCE.search(sentence), "asks_test": bool(ASK_TEST.search(sentence)),
+        "ontario_only": bool(ONTARIO.search(sentence)) and not OTHER_PROVINCE.search(sentence),
+        "asks_test": bool(ASK_TEST.search(sentence)),
         "markers": [m for m, w in MARKERS.items() if re.search(w, sentence)],
         "drugs": sorted({names[m.group(0).lower()] for m in _name_rx(lib).finditer(sentence)}),
     }
@@ -186,8 +187,8 @@ def extra_space(lib) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-
 
 
 def _early_histories(lib) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
-    """Stages I-III after a regimen: each regimen given before surgery (and, when it fits
-    there, after surgery), then after surgery or in follow-up, with nothing current."""
+    """Stages II-III after a regimen that fits them: its drugs given before or after surgery,
+    then after surgery or in follow-up, with nothing current."""
     from booklet.rules import match
     from booklet.profile import Profile
 
@@ -197,7 +198,7 @@ def _early_histories(lib) -> Iterator[dict[str, object]]:  # type: ignore[no-unt
                 people, ("II", "III"), ("positive", "negative"), ("positive", "negative")):
             base = {"stage": stage, "type": "idc", "er": hr, "pr": hr, "her2": her2,
                     "sex": sex, "menopause": meno}
-            trial = Profile(**{k: v for k, v in base.items()}, phase="before-surgery")
+            trial = Profile(**base, phase="before-surgery")
             if not match(regimen.applies, trial).ok:
                 continue
             for setting, phase in itertools.product(("before-surgery", "after-surgery"),
