@@ -268,3 +268,58 @@ def test_stage_iv_what_comes_next_counts_the_treatment_now(library):
                   library.drug_names)
     drugs = {d.item.id: d for d in select(p, library).drugs}
     assert not drugs["neratinib"].next_up  # one HER2 regimen is not two
+
+
+def test_medicines_had_are_listed_apart_and_say_only_what_they_are(library):
+    """After letrozole and palbociclib, they are not 'medicines that may be offered': they
+    have their own list, and their entries say what they are, not when they are used."""
+    ctx = _context(library, {"stage": "IV", "er": "positive", "pr": "positive", "her2": "low",
+                             "menopause": "pre", "metastases": ["bone", "liver"],
+                             "prior_therapies": ["letrozole", "palbociclib", "goserelin"]})
+    later = {d["name"] for g in ctx["compact"] for d in g["drugs"]}
+    had = {d["name"]: d for d in ctx["had"]}
+    assert {"Letrozole", "Palbociclib", "Goserelin"} <= set(had)
+    assert not later & set(had)
+    for entry in had.values():
+        assert not entry["status"]
+        assert "first treatment" not in entry["short"] and "may be" not in entry["short"]
+
+
+def test_alternatives_to_the_chemotherapy_given_now_are_left_out(library):
+    """On the KEYNOTE-522 regimen before surgery: no docetaxel or fluorouracil as 'other
+    medicines'; capecitabine for cancer left at surgery (what may follow) stays, and so does
+    epirubicin, which the pembrolizumab card names (EC may replace AC)."""
+    p = normalise({"stage": "III", "er": "negative", "pr": "negative", "her2": "negative",
+                   "menopause": "pre", "phase": "before-surgery",
+                   "current_therapies": ["carboplatin-paclitaxel-pembrolizumab-then-ac"]},
+                  library.drug_names)
+    plan = select(p, library)
+    ids = {d.item.id for d in plan.drugs}
+    assert not ids & {"docetaxel", "fluorouracil"}
+    assert {"capecitabine", "epirubicin"} <= ids
+    assert any("docetaxel left out" in n for n in plan.notes)
+
+
+def test_stage_iv_fever_rule_follows_the_medicines_given_now(library):
+    """Fulvestrant and capivasertib do not lower white cells: the stage IV 'when to get help'
+    page leaves out the fever rule; with chemotherapy now, it has it."""
+    def when_to_call(current):
+        p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+                       "metastases": ["lung"], "biomarkers": {"pik3ca": "positive"},
+                       "current_therapies": current}, library.drug_names)
+        sec = next(s for s in select(p, library).walk() if s.item.id == "when-to-call")
+        return " ".join(t.text if not t.ref else library.snippets[t.ref].text for t in sec.body)
+    assert "38°C" not in when_to_call(["fulvestrant", "capivasertib"])
+    assert "38°C" in when_to_call(["capecitabine"])
+    assert "calcium" not in when_to_call(["capecitabine"])  # no cancer in the bones
+
+
+def test_cancer_left_at_surgery_question_only_after_medicines_before_surgery(library):
+    def ids(data):
+        p = normalise({"stage": "III", "er": "positive", "pr": "positive", "her2": "negative",
+                       "menopause": "post", "phase": "after-surgery", **data}, library.drug_names)
+        return {q.item.id for s in select(p, library).walk() for q in s.questions + s.more_questions}
+    after = [{"drug": d, "setting": "after-surgery"} for d in ("doxorubicin", "cyclophosphamide")]
+    before = [{"drug": d, "setting": "before-surgery"} for d in ("doxorubicin", "cyclophosphamide")]
+    assert "ask-early-meds-residual" not in ids({"prior_therapies": after})
+    assert "ask-early-meds-residual" in ids({"prior_therapies": before})

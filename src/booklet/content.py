@@ -40,6 +40,10 @@ RULE_VALUES: dict[str, tuple[str, ...] | None] = {
     # groups of the drugs the person gets now (groups.yaml ids), or `none`: no current
     # therapy is known (e.g. the fever page: for chemotherapy now, or when nothing is known)
     "current_group": None,
+    "not_current_group": None,  # groups: matches when the person gets none of them now
+    # groups of the drugs the person has had: any of them / none of them
+    "prior_group": None,
+    "not_prior_group": None,
     # where the person lives (`unknown` when the profile does not say): a province's own
     # program (Ontario's drug plan list) is for people there, or when the province is unknown
     "province": (*PROVINCES, "unknown"),
@@ -191,6 +195,9 @@ class Use(Model):
     with_: list[str] = Field(default=[], alias="with")
     after: list[str | list[str]] = []  # all of these; an inner list means any one of them
     needs: list[str] = []  # shown only when one of these drugs is in the booklet too
+    # follows a course of chemotherapy (after surgery, when cancer is left): never an
+    # alternative to the course given now
+    after_course: bool = False
     canada: Canada | None = None
     text: str
 
@@ -414,6 +421,19 @@ class Library:
             words += [t.term, *t.also]
         return words
 
+    def drugs_in(self, text: str) -> set[str]:
+        """Ids of the drugs `text` names by generic or brand name (whole words, any case;
+        names of 3 letters or fewer are left out, as too easy to meet by chance)."""
+        if "_drugs_rx" not in self.__dict__:
+            names = {n.lower(): d.id for d in self.drugs.values()
+                     for n in (d.name, *d.brands) if len(n) > 3}
+            alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            self.__dict__["_drug_forms"] = names
+            self.__dict__["_drugs_rx"] = re.compile(
+                rf"(?<![\w-])(?:{alternation})(?![\w-])", re.IGNORECASE)
+        forms = self.__dict__["_drug_forms"]
+        return {forms[m.group(0).lower()] for m in self.__dict__["_drugs_rx"].finditer(text)}
+
     def terms_in(self, text: str) -> frozenset[str]:
         """Ids of the glossary terms `text` uses (whole words, any case). Cached per text."""
         cache = self.__dict__.setdefault("_terms_cache", {})
@@ -633,8 +653,9 @@ def _cross_check(lib: Library) -> list[str]:
 
     for item in lib.items():
         need(lib.sources, item.sources, "source id", item)
-        need({**lib.groups, "none": None}, item.applies.get("current_group", []),
-             "group in rule 'current_group'", item)
+        for key in ("current_group", "not_current_group", "prior_group", "not_prior_group"):
+            need({**lib.groups, "none": None}, item.applies.get(key, []),
+                 f"group in rule '{key}'", item)
         need(lib.drugs, item.applies.get("prior", []), "drug id in rule 'prior'", item)
         need(lib.drugs, item.applies.get("not_prior", []), "drug id in rule 'not_prior'", item)
         need(lib.drugs, item.applies.get("not_current", []), "drug id in rule 'not_current'", item)
@@ -656,8 +677,9 @@ def _cross_check(lib: Library) -> list[str]:
             need(lib.snippets, refs(getattr(drug, fld)), f"snippet in {fld}", drug)
             need(lib.sources, piece_sources(getattr(drug, fld)), f"source id in {fld}", drug)
         for use in drug.uses:
-            need({**lib.groups, "none": None}, use.applies.get("current_group", []),
-                 "group in rule 'current_group'", drug)
+            for key in ("current_group", "not_current_group", "prior_group", "not_prior_group"):
+                need({**lib.groups, "none": None}, use.applies.get(key, []),
+                     f"group in rule '{key}'", drug)
             need(lib.drugs, use.with_ + use.after_ids + use.needs + use.applies.get("prior", [])
                  + use.applies.get("not_prior", [])
                  + use.applies.get("current", []), "drug id", drug)

@@ -14,7 +14,7 @@ from typing import Any
 from booklet import __version__
 from booklet.profile import Profile
 from booklet.rules import label
-from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve, awaited_tests
+from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve, awaited_tests, uses_for_now
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -56,6 +56,19 @@ def markdown(text: str) -> str:
 
         _MD = MarkdownIt("commonmark", {"html": False}).disable(["image", "html_block", "html_inline"])
     return _MD.render(text)
+
+
+def _footer(plan: Plan, ui: dict[str, Any], months: Any) -> str:
+    """When the facts shown were last checked: the month of the oldest and newest review
+    date of the items in the booklet ("Facts checked: December 2026")."""
+    dates = [s.item.reviewed for s in plan.walk()] + [d.item.reviewed for d in plan.drugs]
+    if not dates:
+        return ""
+    first, last = min(dates), max(dates)
+    name = lambda d: f"{months[d.month - 1]} {d.year}"  # noqa: E731
+    span = name(last) if (first.year, first.month) == (last.year, last.month) else \
+        ui["footer_span"].format(first=name(first), last=name(last))
+    return ui["footer_checked"].format(months=span)
 
 
 def page_margin(options: Options) -> str:
@@ -206,7 +219,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     def drug(d: PlannedDrug) -> dict[str, Any]:
         item = d.item
         # a medicine the team chose outside the usual rules says so instead of its uses
-        shown_uses = [] if d.chosen else list(_uses_for_now(d, profile))
+        shown_uses = [] if d.chosen else list(uses_for_now(d, profile))
         uses = ([{"condition": "", "line": "", "text": ui["team_chose"][d.chosen], "with": "",
                   "canada": ""}] if d.chosen else [use_row(u, d) for u in shown_uses])
         # a card cites what it shows: its own sources, and those of each funding sentence,
@@ -275,6 +288,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
               for g, members in plan.drug_groups("full")]
     compact = [{"title": g.title_for(sex), "drugs": [drug(d) for d in members]}
                for g, members in plan.drug_groups("compact")]
+    # the heading says "you have had", so an entry does not say it again
+    had = [dict(drug(d), status="") for _, members in plan.drug_groups("had") for d in members]
     # the "ask about a trial" advice once, above the entries, when any entry needs it
     compact_note = ui["later_not_approved"] if any(
         compact_canada(d) for _, members in plan.drug_groups("compact") for d in members) else ""
@@ -389,11 +404,12 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "large_print": options.large_print,
         "footer_size": "16pt" if options.large_print else "12pt",  # page numbers are read too
         "version": __version__,
-        "footer": ui["footer_version"].format(version=__version__),
+        "footer": _footer(plan, ui, months),
         "care_team": care,
         "sections": _first_questions([section(s, 2) for s in plan.sections]),
         "groups": groups,
         "compact": compact,
+        "had": had,
         "compact_note": compact_note,
         "current": current,
         "shared": shared,
@@ -614,21 +630,6 @@ def _partners(use: Any, d: PlannedDrug, profile: Profile, lib: Any) -> list[str]
         current = [w for w in ids if w in profile.current_therapies]
         ids = current or ids
     return [lib.drugs[w].name for w in ids]
-
-
-def _uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
-    """A current drug given with others shows the uses that name the most of its current
-    partners, given with it or before it (the KEYNOTE-522 use of carboplatin or of AC, not
-    their other uses); otherwise all."""
-    partners = set(profile.current_therapies) - {d.item.id}
-    if not d.now or not partners:
-        return list(d.uses)
-    # most partners first; on a tie, the use with the narrower rule (the triple-negative
-    # use of paclitaxel in KEYNOTE-522, not "it may follow AC")
-    score = [(len(partners & (set(u.use.with_) | set(u.use.after_ids))), len(u.use.applies))
-             for u in d.uses]
-    best = max(score, default=(0, 0))
-    return [u for u, n in zip(d.uses, score) if n == best] if best[0] else list(d.uses)
 
 
 def _calendar(plan: Plan, ui: dict[str, Any]) -> dict[str, Any] | None:

@@ -56,7 +56,6 @@ def _features(sentence: str, lib) -> dict[str, object]:  # type: ignore[no-untyp
         m = rx.search(sentence)
         return m.group(0) if m else ""
 
-    names = _drug_names(lib)
     feats = {
         "female": found(FEMALE_BODY), "pregnancy": found(PREGNANCY),
         "partner": bool(PARTNER.search(sentence)), "periods": found(PERIODS),
@@ -65,7 +64,7 @@ def _features(sentence: str, lib) -> dict[str, object]:  # type: ignore[no-untyp
         "ontario_only": bool(ONTARIO.search(sentence)) and not OTHER_PROVINCE.search(sentence),
         "asks_test": bool(ASK_TEST.search(sentence)),
         "markers": [m for m, w in MARKERS.items() if re.search(w, sentence)],
-        "drugs": sorted({names[m.group(0).lower()] for m in _name_rx(lib).finditer(sentence)}),
+        "drugs": sorted(lib.drugs_in(sentence)),
     }
     cache[sentence] = feats
     return feats
@@ -114,25 +113,6 @@ def problems(plan: Plan) -> list[str]:
                 if drug_id not in shown:
                     bad(where, sentence, f"names {drug_id}, which has no card or entry")
     return out
-
-
-def _drug_names(lib) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Lowercase generic and brand names (longer than 3 letters) -> drug id."""
-    if "_fit_names" not in lib.__dict__:
-        names = {}
-        for d in lib.drugs.values():
-            for name in (d.name, *d.brands):
-                if len(name) > 3:
-                    names[name.lower()] = d.id
-        lib.__dict__["_fit_names"] = names
-    return lib.__dict__["_fit_names"]
-
-
-def _name_rx(lib) -> re.Pattern[str]:  # type: ignore[no-untyped-def]
-    if "_fit_rx" not in lib.__dict__:
-        alternation = "|".join(re.escape(n) for n in sorted(_drug_names(lib), key=len, reverse=True))
-        lib.__dict__["_fit_rx"] = re.compile(rf"(?<![\w-])(?:{alternation})(?![\w-])", re.IGNORECASE)
-    return lib.__dict__["_fit_rx"]
 
 
 def core_space() -> Iterator[dict[str, object]]:

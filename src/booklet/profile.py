@@ -101,6 +101,7 @@ class Profile:
     current_therapies: tuple[str, ...] = ()   # drug ids, regimens expanded
     regimens: tuple[str, ...] = ()            # regimen ids named in current_therapies
     current_groups: tuple[str, ...] = ()      # their groups (set by select from the library)
+    prior_groups: tuple[str, ...] = ()        # groups of the prior therapies (as above)
     chosen: Mapping[str, str] = field(default_factory=dict)  # drug id -> trial | off-label
     phase: str = "unknown"
     start_date: dt.date | None = None
@@ -580,6 +581,8 @@ def normalise(data: Any, known_drugs: Mapping[str, Iterable[str]] | None = None)
     groups = getattr(known_drugs, "groups", {})
     values["current_groups"] = tuple(dict.fromkeys(
         groups[d] for d in values.get("current_therapies", ()) if d in groups))
+    values["prior_groups"] = tuple(dict.fromkeys(
+        groups[d] for d in values.get("prior_therapies", ()) if d in groups))
     named = values.get("current_therapies") or pending
     if values.get("phase") == "diagnosis" and named:
         problem("phase", "'diagnosis' conflicts with current_therapies (nothing is decided at "

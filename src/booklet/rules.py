@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from booklet.profile import Profile
 
 EXPANDABLE = ("menopause", "metastases", "oligometastatic")
+# keys about the point of care: a drug had before matches them at any point ("timeless")
+TIMELESS_KEYS = ("setting", "phase", "line", "current_group", "not_current_group")
 
 Condition = tuple[str, tuple[str, ...]]  # (field, allowed values)
 
@@ -39,7 +41,7 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
     conditions: list[Condition] = []
     timeless = getattr(profile, "timeless", False)  # any point of care (a drug had before)
     for key, allowed in rule.items():
-        if timeless and key in ("setting", "phase", "line"):
+        if timeless and key in TIMELESS_KEYS:
             continue
         if key == "menopause":
             if profile.sex == "male":
@@ -97,6 +99,18 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
             if any(g in allowed for g in groups):
                 continue
             return NO
+        if key == "not_current_group":
+            if not any(g in allowed for g in profile.current_groups):
+                continue
+            return NO
+        if key == "prior_group":
+            if any(g in allowed for g in profile.prior_groups):
+                continue
+            return NO
+        if key == "not_prior_group":
+            if not any(g in allowed for g in profile.prior_groups):
+                continue
+            return NO
         if key == "setting":
             if any(s in allowed for s in profile.settings):
                 continue
@@ -134,7 +148,10 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         return "always included"
     conditional = {c[0] for c in result.conditions}
     parts = []
+    timeless = getattr(profile, "timeless", False)
     for key, allowed in rule.items():
+        if timeless and key in TIMELESS_KEYS:
+            continue
         if key in conditional:
             parts.append(f"{key} unknown: shown for {' or '.join(allowed)}")
         elif key == "metastases":
@@ -156,6 +173,12 @@ def describe(rule: Mapping[str, Sequence[str]], profile: Profile, result: Match)
         elif key == "current_group":
             parts.append("no current therapy known" if not profile.current_therapies else
                          f"gets {' or '.join(g for g in profile.current_groups if g in allowed)} now")
+        elif key == "not_current_group":
+            parts.append(f"gets no {' or '.join(allowed)} now")
+        elif key == "prior_group":
+            parts.append(f"has had {' or '.join(g for g in profile.prior_groups if g in allowed)}")
+        elif key == "not_prior_group":
+            parts.append(f"has had no {' or '.join(allowed)}")
         elif key == "setting":
             parts.append(f"setting {' or '.join(s for s in profile.settings if s in allowed)}")
         elif key == "her2" and profile.her2 == "ultralow" and "ultralow" not in allowed:

@@ -14,7 +14,7 @@ WORDS = {
     "stage": "stage", "type": "type", "er": "ER", "pr": "PR", "hr": "HR", "her2": "HER2",
     "menopause": "menopause", "sex": "sex", "metastases": "spread to", "oligometastatic":
     "few spots", "brca": "BRCA", "pdl1": "PD-L1", "pik3ca": "PIK3CA", "esr1": "ESR1",
-    "prior": "has had", "not_prior": "has not had", "current": "gets now", "not_current": "does not get now", "prior_setting": "has had medicines", "not_prior_setting": "has had no medicines", "setting": "setting", "phase": "phase",
+    "prior": "has had", "not_prior": "has not had", "current": "gets now", "not_current": "does not get now", "prior_setting": "has had medicines", "not_prior_setting": "has had no medicines", "current_group": "gets now (group)", "not_current_group": "gets none now (group)", "prior_group": "has had (group)", "not_prior_group": "has had none (group)", "setting": "setting", "phase": "phase",
     "line": "line",
 }
 LINES = {1: "1st line", 2: "2nd line", 3: "3rd line or later", None: "any time"}

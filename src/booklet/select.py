@@ -137,12 +137,15 @@ class Plan:
         return [s for sec in self.sections for s in (sec, *sec.walk_children())]
 
     def drug_groups(self, which: str = "all") -> list[tuple[Any, list[PlannedDrug]]]:
-        """Drugs by group; `which` is all, full (cards outside "now") or compact."""
+        """Drugs by group; `which` is all, full (cards outside "now"), compact (short entries
+        for what may come) or had (short entries for medicines had before, not given now)."""
         def keep(d: PlannedDrug) -> bool:
             if which == "full":
                 return d.full and not d.now
-            if which == "compact":
-                return not d.full and not d.now
+            if which == "compact":  # what may come: not what was had and is over
+                return not d.full and not d.now and not d.had
+            if which == "had":
+                return not d.full and not d.now and d.had
             return True
 
         groups = []
@@ -479,6 +482,62 @@ def _first_option(use: Use) -> bool:
             and not (use.canada and use.canada.not_approved_as_of))
 
 
+# Groups whose medicines, given now before or after surgery, are the whole of that course:
+# another drug of the group for the same setting is an alternative the team did not choose.
+COURSE_GROUPS = ("chemotherapy",)
+
+
+def uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
+    """A current drug given with others shows the uses that name the most of its current
+    partners, given with it or before it (the KEYNOTE-522 use of carboplatin or of AC, not
+    their other uses); otherwise all."""
+    partners = set(profile.current_therapies) - {d.item.id}
+    if not d.now or not partners:
+        return list(d.uses)
+    # most partners first; on a tie, the use with the narrower rule (the triple-negative
+    # use of paclitaxel in KEYNOTE-522, not "it may follow AC")
+    score = [(len(partners & (set(u.use.with_) | set(u.use.after_ids))), len(u.use.applies))
+             for u in d.uses]
+    best = max(score, default=(0, 0))
+    return [u for u, n in zip(d.uses, score) if n == best] if best[0] else list(d.uses)
+
+
+def _drop_alternatives(plan: Plan) -> None:
+    """Stages 0-III with chemotherapy given now (and the setting known): other chemotherapy
+    uses for that same setting are left out. What may follow (capecitabine after surgery
+    when cancer is left) stays, and so does any drug the rest of the booklet names (a
+    partner in the text of a medicine given now)."""
+    profile, notes = plan.profile, plan.notes
+    if profile.stage not in ("0", "I", "II", "III") or len(profile.settings) != 1:
+        return
+    now = set(profile.current_groups) & set(COURSE_GROUPS)
+    if not now:
+        return
+    setting = profile.settings[0]
+    drop: dict[str, PlannedDrug] = {}
+    for d in plan.drugs:
+        if d.item.group in now and not d.now and not d.had and not d.chosen and not d.full:
+            # a use that names no setting is for any time around surgery
+            uses = [u for u in d.uses if u.use.after_course
+                    or setting not in u.use.applies.get("setting", (setting,))]
+            if uses:
+                d.uses = uses
+            else:
+                drop[d.item.id] = d
+    while drop:
+        rest = [t for where, t in plan.located_texts()
+                if not any(where.startswith(f"drug {i} ") for i in drop)]
+        named = set().union(*(plan.library.drugs_in(t) for t in rest)) & set(drop)
+        if not named:
+            break
+        for i in named:  # named elsewhere: it keeps its entry, and is looked at again
+            del drop[i]
+    for i in drop:
+        notes.append(f"{i} left out: another {plan.library.drugs[i].group} drug for the "
+                     f"{setting} setting, where the course given now is known")
+    plan.drugs = [d for d in plan.drugs if d.item.id not in drop]
+
+
 def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: bool) -> None:
     """Full cards for what the person gets now (or, with nothing current, the usual first
     options); one compact entry for everything else that fits."""
@@ -502,9 +561,11 @@ def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: boo
 # ---------------------------------------------------------------- the plan
 
 def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
-    if profile.current_therapies:
-        groups = (lib.drugs[d].group for d in profile.current_therapies if d in lib.drugs)
-        profile = replace(profile, current_groups=tuple(dict.fromkeys(groups)))
+    def groups(drugs: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(lib.drugs[d].group for d in drugs if d in lib.drugs))
+
+    profile = replace(profile, current_groups=groups(profile.current_therapies),
+                      prior_groups=groups(profile.prior_therapies))
     check_current(profile, lib)
     notes: list[str] = []
     if profile.stage == "IV" and profile.phase != "unknown":
@@ -553,7 +614,8 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
             extra = [t for t in resolve(group.call_now, profile, lib)
                      if t.text not in {x.text for x in d.parts["call_now"]}]
             d.parts["call_now"] = extra + d.parts["call_now"]
-        if not d.parts["short"]:
+        if not d.parts["short"] or (d.had and not d.now and not d.full):
+            # a medicine had before says what it is, not when it may be offered
             d.parts["short"] = d.parts["what"][:1]
         d.funding = [f for f in d.item.funding if match(f.applies, profile).ok]
 
@@ -561,14 +623,11 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
                 for r in profile.regimens if r in lib.regimens]
 
     # A current drug shows the uses that fit the partners it is given with now.
-    current = set(profile.current_therapies)
     for d in drugs:
-        if d.now and len(current) > 1:
-            paired = [u for u in d.uses if set(u.use.with_) & current]
-            if paired:
-                d.uses = paired
+        d.uses = uses_for_now(d, profile)
 
     plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines)
+    _drop_alternatives(plan)
     plan.glossary = _glossary(plan, lib)
     plan.sources = _cited(plan)
     return plan
