@@ -86,8 +86,8 @@ def test_valid_pdf_ua1_in_every_mode(mode):
 
 def test_page_footers_are_pagination_artifacts(reader):
     n = len(reader.pdf.pages)
-    footer = [m for m in reader.content(4) if m.text.startswith(("Page ", "Facts checked"))]
-    assert {m.text for m in footer} == {f"Page 5 of {n}", "Facts checked: December 2026"}
+    footer = [m for m in reader.content(4) if m.text.startswith(("Page ", "Content reviewed"))]
+    assert {m.text for m in footer} == {f"Page 5 of {n}", "Content reviewed: December 2026"}
     assert all(m.tag == "/Artifact" and m.properties["/Type"] == "/Pagination"
                and m.properties["/Subtype"] == "/Footer" for m in footer)
 

@@ -323,3 +323,36 @@ def test_cancer_left_at_surgery_question_only_after_medicines_before_surgery(lib
     before = [{"drug": d, "setting": "before-surgery"} for d in ("doxorubicin", "cyclophosphamide")]
     assert "ask-early-meds-residual" not in ids({"prior_therapies": after})
     assert "ask-early-meds-residual" in ids({"prior_therapies": before})
+
+
+def test_a_use_not_approved_in_canada_is_left_out_beside_the_treatment_now(library):
+    """On T-DM1 after surgery, T-DXd (US approval only, for the same point of care) is not
+    offered as another choice; before any treatment is known, it is listed with its status."""
+    base = {"stage": "II", "er": "negative", "pr": "negative", "her2": "positive",
+            "menopause": "pre", "phase": "after-surgery",
+            "prior_therapies": [{"drug": "trastuzumab", "setting": "before-surgery"},
+                                {"drug": "docetaxel", "setting": "before-surgery"}]}
+    on = select(normalise({**base, "current_therapies": ["trastuzumab-emtansine"]},
+                          library.drug_names), library)
+    assert "trastuzumab-deruxtecan" not in {d.item.id for d in on.drugs}
+    assert not any("deruxtecan" in t.lower() for t in on.texts())
+    off = select(normalise(base, library.drug_names), library)
+    assert "trastuzumab-deruxtecan" in {d.item.id for d in off.drugs}
+
+
+def test_end_of_life_step_is_brief_while_on_treatment(library):
+    p = normalise({"stage": "IV", "er": "negative", "pr": "negative", "her2": "negative",
+                   "menopause": "post", "current_therapies": ["paclitaxel", "pembrolizumab"],
+                   "biomarkers": {"pdl1": "positive"}}, library.drug_names)
+    sec = next(s for s in select(p, library).walk() if s.item.id == "end-of-life")
+    assert sec.mode == "short" and sec.item.ahead_label
+
+
+def test_adjuvant_bisphosphonate_before_menopause_needs_the_ovaries_stopped(library):
+    def ids(current):
+        p = normalise({"stage": "I", "er": "positive", "pr": "positive", "her2": "negative",
+                       "menopause": "pre", "phase": "follow-up", "current_therapies": current},
+                      library.drug_names)
+        return {d.item.id for d in select(p, library).drugs}
+    assert not {"zoledronic-acid", "clodronate"} & ids(["tamoxifen"])
+    assert {"zoledronic-acid", "clodronate"} <= ids(["tamoxifen", "goserelin"])

@@ -145,3 +145,22 @@ def test_after_alternatives_need_only_one():
     d = drugs(plan(**hr_neg, prior_therapies=["letrozole"]))
     assert d["everolimus"].next_up
     assert not drugs(plan(**hr_neg))["everolimus"].next_up
+
+
+def test_a_province_block_cites_its_own_source_only_where_it_is_shown(library):
+    from booklet.profile import normalise
+    """The Manitoba drug program paragraph, and its source, are in a Manitoba booklet; a
+    British Columbia booklet has BC Cancer's paragraph and source instead."""
+    from booklet.content import segments
+    seg = segments("::: applies {province: [MB], sources: [manitoba-home-cancer-drug-program]}\n"
+                   "Text.\n:::")
+    assert seg[0].applies == {"province": ["MB"]}
+    assert seg[0].sources == ("manitoba-home-cancer-drug-program",)
+
+    def cited(province):
+        p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+                       "province": province}, library.drug_names)
+        return select(p, library).sources
+    mb, bc = cited("MB"), cited("BC")
+    assert "manitoba-home-cancer-drug-program" in mb and "bccancer-drug-funding" not in mb
+    assert "bccancer-drug-funding" in bc and "manitoba-home-cancer-drug-program" not in bc

@@ -279,6 +279,9 @@ class Step(Item):
     # the note above `done` when "This part is behind you" would not be true of all of it
     # (medicines after surgery are planned, but a hormone pill goes on for years)
     done_label: str = ""
+    # the note above the summary of a step shown in brief, when "This part comes later"
+    # would not fit (planning ahead for the end of life can happen at any time)
+    ahead_label: str = ""
     safety: bool = False  # when to get help, fever, signs of recurrence: never shrinks
     # a rule (as `applies`) under which the step is still ahead and shown short, e.g. surgery
     # while medicines before surgery are given: {phase: [before-surgery], current_group: [...]}
@@ -322,22 +325,25 @@ class Segment:
     text: str = ""
     ref: str = ""
     applies: dict[str, list[str]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # `::: applies {..., sources: [id]}`: cited when shown
 
 
 def segments(body: str) -> list[Segment]:
     """Split a step body into segments.
 
-    `::: applies {sex: [female]}` ... `:::` wraps text that has its own rule;
+    `::: applies {sex: [female]}` ... `:::` wraps text that has its own rule (a `sources`
+    key in the braces names sources cited only when that text is shown);
     `::: include fever-rule` puts a shared snippet in its own paragraph.
     """
     out: list[Segment] = []
     current: list[str] = []
     rule: dict[str, list[str]] | None = None
+    cites: tuple[str, ...] = ()
 
-    def flush(applies: dict[str, list[str]]) -> None:
+    def flush(applies: dict[str, list[str]], sources: tuple[str, ...] = ()) -> None:
         text = "\n".join(current).strip()
         if text:
-            out.append(Segment(text=text, applies=applies))
+            out.append(Segment(text=text, applies=applies, sources=sources))
         current.clear()
 
     for line in body.splitlines():
@@ -346,18 +352,20 @@ def segments(body: str) -> list[Segment]:
             current.append(line)
             continue
         if m.group("ref"):
-            flush(rule or {})
+            flush(rule or {}, cites)
             out.append(Segment(ref=m.group("ref"), applies=rule or {}))
         elif m.group("rule"):
             if rule is not None:
                 raise ValueError("'::: applies' blocks cannot nest")
             flush({})
-            rule = _rule(_yaml(m.group("rule")))
+            raw = _yaml(m.group("rule"))
+            cites = tuple(raw.pop("sources", ()) or ()) if isinstance(raw, dict) else ()
+            rule = _rule(raw)
         else:
             if rule is None:
                 raise ValueError("':::' closes no block")
-            flush(rule)
-            rule = None
+            flush(rule, cites)
+            rule, cites = None, ()
     if rule is not None:
         raise ValueError("an '::: applies' block is not closed with ':::'")
     flush({})
@@ -653,6 +661,9 @@ def _cross_check(lib: Library) -> list[str]:
 
     for item in lib.items():
         need(lib.sources, item.sources, "source id", item)
+        if isinstance(item, Step):
+            need(lib.sources, [c for g in lib.segments(item) for c in g.sources],
+                 "source id in an '::: applies' block", item)
         for key in ("current_group", "not_current_group", "prior_group", "not_prior_group"):
             need({**lib.groups, "none": None}, item.applies.get(key, []),
                  f"group in rule '{key}'", item)
@@ -812,7 +823,7 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 FREE_TEXT = {"title", "text", "summary", "done", "what", "short", "given", "side_effects",
              "call_now", "monitoring", "tips", "term", "definition", "also", "intro",
              "title_men", "intro_men", "name", "days", "visit", "starts", "glance", "body",
-             "label", "where", "insert_title", "done_label"}
+             "label", "where", "insert_title", "done_label", "ahead_label"}
 
 
 def shape(value: Any, free: bool = False) -> Any:

@@ -59,8 +59,8 @@ def markdown(text: str) -> str:
 
 
 def _footer(plan: Plan, ui: dict[str, Any], months: Any) -> str:
-    """When the facts shown were last checked: the month of the oldest and newest review
-    date of the items in the booklet ("Facts checked: December 2026")."""
+    """When the content shown was last reviewed: the month of the oldest and newest review
+    date of the items in the booklet ("Content reviewed: December 2026")."""
     dates = [s.item.reviewed for s in plan.walk()] + [d.item.reviewed for d in plan.drugs]
     if not dates:
         return ""
@@ -147,7 +147,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "mode": sec.mode,
             "safety": step.safety,
             "mode_note": (step.done_label or ui["mode_done"]) if sec.mode == "done"
-            else ui["mode_ahead"] if short else "",
+            else (step.ahead_label or ui["mode_ahead"]) if short else "",
             "summary": step.done if sec.mode == "done" else step.summary,
             "condition": note(sec.conditions),
             "body": "" if short else body_html(sec),
@@ -156,7 +156,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "first_questions": False,
             "children": [section(c, level + 1) for c in sec.children],
             "insert": None if short else step.insert,
-            "sources": source_line(step),
+            "sources": source_line(step, [c for t in sec.body for c in t.sources]),
         }
 
     def joined(texts: list[Any]) -> str:

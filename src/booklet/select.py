@@ -11,6 +11,7 @@ labels the content "If ..."). Every sentence is chosen too: pieces of text carry
 from __future__ import annotations
 
 from dataclasses import replace, dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from booklet.content import (Drug, Library, Piece, Question, Regimen, Standard, Step, Use,
@@ -252,7 +253,7 @@ def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
 def resolve_body(step: Step, profile: Profile, lib: Library) -> list[Text]:
     """The Markdown segments of a step body that fit (kept as Markdown)."""
     fitted = ((g, _fill(g, profile, lib)) for g in lib.segments(step))
-    return [Text(text, result.conditions, g.ref)
+    return [Text(text, result.conditions, g.ref, g.sources)
             for g, filled in fitted if filled for text, result in [filled]]
 
 
@@ -502,28 +503,20 @@ def uses_for_now(d: PlannedDrug, profile: Profile) -> list[Any]:
     return [u for u, n in zip(d.uses, score) if n == best] if best[0] else list(d.uses)
 
 
-def _drop_alternatives(plan: Plan) -> None:
-    """Stages 0-III with chemotherapy given now (and the setting known): other chemotherapy
-    uses for that same setting are left out. What may follow (capecitabine after surgery
-    when cancer is left) stays, and so does any drug the rest of the booklet names (a
-    partner in the text of a medicine given now)."""
-    profile, notes = plan.profile, plan.notes
-    if profile.stage not in ("0", "I", "II", "III") or len(profile.settings) != 1:
-        return
-    now = set(profile.current_groups) & set(COURSE_GROUPS)
-    if not now:
-        return
-    setting = profile.settings[0]
+def _drop_uses(plan: Plan, eligible: Callable[[PlannedDrug], bool],
+               keep: Callable[[PlannedUse], bool], why: str) -> None:
+    """For each compact entry that `eligible` picks, keep the uses that `keep` allows; an
+    entry left with none is left out, unless the rest of the booklet names the drug (a
+    partner in the text of a medicine given now): then it keeps its entry."""
     drop: dict[str, PlannedDrug] = {}
     for d in plan.drugs:
-        if d.item.group in now and not d.now and not d.had and not d.chosen and not d.full:
-            # a use that names no setting is for any time around surgery
-            uses = [u for u in d.uses if u.use.after_course
-                    or setting not in u.use.applies.get("setting", (setting,))]
-            if uses:
-                d.uses = uses
-            else:
-                drop[d.item.id] = d
+        if d.now or d.had or d.chosen or d.full or not eligible(d):
+            continue
+        uses = [u for u in d.uses if keep(u)]
+        if uses:
+            d.uses = uses
+        else:
+            drop[d.item.id] = d
     while drop:
         rest = [t for where, t in plan.located_texts()
                 if not any(where.startswith(f"drug {i} ") for i in drop)]
@@ -532,10 +525,50 @@ def _drop_alternatives(plan: Plan) -> None:
             break
         for i in named:  # named elsewhere: it keeps its entry, and is looked at again
             del drop[i]
-    for i in drop:
-        notes.append(f"{i} left out: another {plan.library.drugs[i].group} drug for the "
-                     f"{setting} setting, where the course given now is known")
+    plan.notes += [f"{i} left out: {why}" for i in drop]
     plan.drugs = [d for d in plan.drugs if d.item.id not in drop]
+
+
+def _drop_alternatives(plan: Plan) -> None:
+    """Stages 0-III with chemotherapy given now (and the setting known): other chemotherapy
+    uses for that same setting are left out. What may follow (capecitabine after surgery
+    when cancer is left) stays."""
+    profile = plan.profile
+    if profile.stage not in ("0", "I", "II", "III") or len(profile.settings) != 1:
+        return
+    now = set(profile.current_groups) & set(COURSE_GROUPS)
+    if not now:
+        return
+    setting = profile.settings[0]
+    # a use that names no setting is for any time around surgery
+    _drop_uses(plan, lambda d: d.item.group in now,
+               lambda u: u.use.after_course
+               or setting not in u.use.applies.get("setting", (setting,)),
+               f"another chemotherapy drug for the {setting} setting, where the course "
+               "given now is known")
+
+
+def _drop_unapproved_now(plan: Plan) -> None:
+    """With a treatment given now, a use not approved in Canada for this same point of care
+    (stage IV first line while on a first treatment; the same setting around surgery) is an
+    alternative the team did not choose: it is left out. Later uses stay."""
+    profile = plan.profile
+    if not profile.current_therapies:
+        return
+    if profile.stage == "IV":
+        if profile.line != "first":
+            return
+        def same(u: PlannedUse) -> bool:
+            return u.use.line == 1
+    elif len(profile.settings) == 1:
+        setting = profile.settings[0]
+        def same(u: PlannedUse) -> bool:
+            return setting in u.use.applies.get("setting", (setting,))
+    else:
+        return
+    _drop_uses(plan, lambda d: True, lambda u: not (_unapproved(u) and same(u)),
+               "its only use at this point of care is not approved in Canada, and a "
+               "treatment is given now")
 
 
 def _decide_cards(drugs: list[PlannedDrug], profile: Profile, all_medicines: bool) -> None:
@@ -628,6 +661,8 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
 
     plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines)
     _drop_alternatives(plan)
+    if not all_medicines:
+        _drop_unapproved_now(plan)
     plan.glossary = _glossary(plan, lib)
     plan.sources = _cited(plan)
     return plan
@@ -661,6 +696,7 @@ def _cited(plan: Plan) -> list[str]:
     lib = plan.library
     for sec in plan.walk():
         items += [lib.snippets[t.ref] for t in sec.body if t.ref]
+        items += [_Short(list(t.sources)) for t in sec.body if t.sources]
     for d in plan.drugs:
         if d.full or d.now:
             items.append(d.item)
