@@ -326,18 +326,23 @@ def test_cancer_left_at_surgery_question_only_after_medicines_before_surgery(lib
 
 
 def test_a_use_not_approved_in_canada_is_left_out_beside_the_treatment_now(library):
-    """On T-DM1 after surgery, T-DXd (US approval only, for the same point of care) is not
-    offered as another choice; before any treatment is known, it is listed with its status."""
-    base = {"stage": "II", "er": "negative", "pr": "negative", "her2": "positive",
-            "menopause": "pre", "phase": "after-surgery",
-            "prior_therapies": [{"drug": "trastuzumab", "setting": "before-surgery"},
-                                {"drug": "docetaxel", "setting": "before-surgery"}]}
-    on = select(normalise({**base, "current_therapies": ["trastuzumab-emtansine"]},
+    """On letrozole and ribociclib, camizestrant (a first-line switch not approved in Canada)
+    is not offered as another choice. On T-DM1 after surgery, the card itself says where
+    T-DXd stands in Canada, so T-DXd keeps its short entry (it is named)."""
+    on = select(normalise({"stage": "IV", "er": "positive", "her2": "negative",
+                           "menopause": "post", "biomarkers": {"esr1": "positive"},
+                           "current_therapies": ["letrozole", "ribociclib"]},
                           library.drug_names), library)
-    assert "trastuzumab-deruxtecan" not in {d.item.id for d in on.drugs}
-    assert not any("deruxtecan" in t.lower() for t in on.texts())
-    off = select(normalise(base, library.drug_names), library)
-    assert "trastuzumab-deruxtecan" in {d.item.id for d in off.drugs}
+    assert "camizestrant" not in {d.item.id for d in on.drugs}
+    assert any(n.startswith("camizestrant left out") for n in on.notes)
+    tdm1 = select(normalise({"stage": "II", "er": "negative", "pr": "negative",
+                             "her2": "positive", "menopause": "pre", "phase": "after-surgery",
+                             "prior_therapies": [{"drug": "trastuzumab",
+                                                  "setting": "before-surgery"}],
+                             "current_therapies": ["trastuzumab-emtansine"]},
+                            library.drug_names), library)
+    assert "trastuzumab-deruxtecan" in {d.item.id for d in tdm1.drugs}
+    assert any("not approved for this in Canada" in t for t in tdm1.texts())
 
 
 def test_end_of_life_step_is_brief_while_on_treatment(library):
