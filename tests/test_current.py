@@ -272,14 +272,17 @@ def test_stage_iv_what_comes_next_counts_the_treatment_now(library):
 
 def test_medicines_had_are_listed_apart_and_say_only_what_they_are(library):
     """After letrozole and palbociclib, they are not 'medicines that may be offered': they
-    have their own list, and their entries say what they are, not when they are used."""
+    have their own list, and their entries say what they are, not when they are used.
+    Goserelin, had too, stays with what may come: it goes on with each hormone therapy."""
     ctx = _context(library, {"stage": "IV", "er": "positive", "pr": "positive", "her2": "low",
                              "menopause": "pre", "metastases": ["bone", "liver"],
                              "prior_therapies": ["letrozole", "palbociclib", "goserelin"]})
     later = {d["name"] for g in ctx["compact"] for d in g["drugs"]}
     had = {d["name"]: d for d in ctx["had"]}
-    assert {"Letrozole", "Palbociclib", "Goserelin"} <= set(had)
+    assert {"Letrozole", "Palbociclib"} <= set(had)
     assert not later & set(had)
+    # ovarian suppression is not over: it goes on with the next hormone therapy
+    assert "Goserelin" in later and "Goserelin" not in had
     for entry in had.values():
         assert not entry["status"]
         assert "first treatment" not in entry["short"] and "may be" not in entry["short"]

@@ -143,10 +143,11 @@ class Plan:
         def keep(d: PlannedDrug) -> bool:
             if which == "full":
                 return d.full and not d.now
+            over = d.had and not goes_on(d, self.profile)
             if which == "compact":  # what may come: not what was had and is over
-                return not d.full and not d.now and not d.had
+                return not d.full and not d.now and not over
             if which == "had":
-                return not d.full and not d.now and d.had
+                return not d.full and not d.now and over
             return True
 
         groups = []
@@ -483,6 +484,15 @@ def _first_option(use: Use) -> bool:
             and not (use.canada and use.canada.not_approved_as_of))
 
 
+# Groups whose medicines go on from one line of stage IV treatment to the next: ovarian
+# suppression had before is not over, it is given with each new hormone therapy.
+CONTINUING_GROUPS = ("ovarian-suppression",)
+
+
+def goes_on(d: PlannedDrug, profile: Profile) -> bool:
+    return profile.stage == "IV" and d.item.group in CONTINUING_GROUPS
+
+
 # Groups whose medicines, given now before or after surgery, are the whole of that course:
 # another drug of the group for the same setting is an alternative the team did not choose.
 COURSE_GROUPS = ("chemotherapy",)
@@ -647,7 +657,8 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
             extra = [t for t in resolve(group.call_now, profile, lib)
                      if t.text not in {x.text for x in d.parts["call_now"]}]
             d.parts["call_now"] = extra + d.parts["call_now"]
-        if not d.parts["short"] or (d.had and not d.now and not d.full):
+        if not d.parts["short"] or (d.had and not d.now and not d.full
+                                    and not goes_on(d, profile)):
             # a medicine had before says what it is, not when it may be offered
             d.parts["short"] = d.parts["what"][:1]
         d.funding = [f for f in d.item.funding if match(f.applies, profile).ok]
