@@ -9,7 +9,7 @@ that lists `unknown` itself, so nothing that depends on a missing test result is
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from booklet.profile import Profile
@@ -19,6 +19,21 @@ EXPANDABLE = ("menopause", "metastases", "oligometastatic")
 TIMELESS_KEYS = ("setting", "phase", "line", "current_group", "not_current_group")
 
 Condition = tuple[str, tuple[str, ...]]  # (field, allowed values)
+
+# Rule keys about the medicines: the rule holds when any of the profile's values is allowed
+# (or, for a `not_` key, when none is)
+MEMBERSHIP: dict[str, tuple[Callable[[Profile], Sequence[str]], bool]] = {
+    "prior": (lambda p: p.prior_therapies, True),
+    "current": (lambda p: p.current_therapies, True),
+    "not_current": (lambda p: p.current_therapies, False),
+    # had before, and not given again now: e.g. no second CDK4/6 inhibitor
+    "not_prior": (lambda p: [d for d in p.prior_therapies if d not in p.current_therapies], False),
+    # `none`: no current therapy is known
+    "current_group": (lambda p: p.current_groups if p.current_therapies else ("none",), True),
+    "not_current_group": (lambda p: p.current_groups, False),
+    "prior_group": (lambda p: p.prior_groups, True),
+    "not_prior_group": (lambda p: p.prior_groups, False),
+}
 
 
 @dataclass(frozen=True)
@@ -68,22 +83,9 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
                 conditions.append((key, tuple(allowed)))
                 continue
             return NO
-        if key == "prior":
-            if any(drug in allowed for drug in profile.prior_therapies):
-                continue
-            return NO
-        if key == "current":
-            if any(drug in allowed for drug in profile.current_therapies):
-                continue
-            return NO
-        if key == "not_current":
-            if not any(drug in allowed for drug in profile.current_therapies):
-                continue
-            return NO
-        if key == "not_prior":
-            # had before, and not given again now: e.g. no second CDK4/6 inhibitor
-            had = [d for d in profile.prior_therapies if d not in profile.current_therapies]
-            if not any(drug in allowed for drug in had):
+        if key in MEMBERSHIP:
+            values, wanted = MEMBERSHIP[key]
+            if any(v in allowed for v in values(profile)) == wanted:
                 continue
             return NO
         if key in ("prior_setting", "not_prior_setting"):
@@ -92,23 +94,6 @@ def match(rule: Mapping[str, Sequence[str]], profile: Profile,
             plain = "metastatic" if profile.stage == "IV" else None  # a plain name's setting
             had = {profile.prior_settings.get(d, plain) for d in profile.prior_therapies}
             if any(s in had for s in allowed) == (key == "prior_setting"):
-                continue
-            return NO
-        if key == "current_group":
-            groups = profile.current_groups if profile.current_therapies else ("none",)
-            if any(g in allowed for g in groups):
-                continue
-            return NO
-        if key == "not_current_group":
-            if not any(g in allowed for g in profile.current_groups):
-                continue
-            return NO
-        if key == "prior_group":
-            if any(g in allowed for g in profile.prior_groups):
-                continue
-            return NO
-        if key == "not_prior_group":
-            if not any(g in allowed for g in profile.prior_groups):
                 continue
             return NO
         if key == "setting":
