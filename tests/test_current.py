@@ -229,7 +229,7 @@ def test_a_use_not_approved_in_canada_never_labels_first_or_next(library):
     assert "trastuzumab-deruxtecan" not in drugs or not drugs["trastuzumab-deruxtecan"].next_up
 
 
-def test_at_a_glance_says_you_start_here_before_the_first_dose(library):
+def test_at_a_glance_gives_the_start_date_before_the_first_dose(library):
     import datetime as dt
     from booklet.context import Options, build_context
     p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
@@ -238,7 +238,7 @@ def test_at_a_glance_says_you_start_here_before_the_first_dose(library):
     plan = select(p, library)
     before = build_context(plan, Options(date=dt.date(2026, 12, 5)))["glance"]
     after = build_context(plan, Options(date=dt.date(2026, 12, 9)))["glance"]
-    assert before["here_label"] == "you start here" and after["here_label"] == "you are here"
+    assert before["here_label"] == "your treatment starts on 7 December 2026" and after["here_label"] == "you are here"
 
 
 def test_keynote_522_cards_follow_its_order(library):
@@ -364,3 +364,27 @@ def test_adjuvant_bisphosphonate_before_menopause_needs_the_ovaries_stopped(libr
         return {d.item.id for d in select(p, library).drugs}
     assert not {"zoledronic-acid", "clodronate"} & ids(["tamoxifen"])
     assert {"zoledronic-acid", "clodronate"} <= ids(["tamoxifen", "goserelin"])
+
+
+def test_no_second_non_steroidal_aromatase_inhibitor_in_stage_iv(library):
+    """After letrozole, anastrozole is not offered as what may come (and the reverse);
+    the text that names what comes next says "an aromatase inhibitor" instead."""
+    for had, other in (("letrozole", "anastrozole"), ("anastrozole", "letrozole")):
+        p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "menopause": "post",
+                       "prior_therapies": [had], "current_therapies": ["fulvestrant"]},
+                      library.drug_names)
+        plan = select(p, library)
+        drugs = {d.item.id for d in plan.drugs}
+        assert other not in drugs and had in drugs
+        assert all(other not in t.lower() for t in plan.texts())
+
+
+def test_my_medicines_page_says_what_each_medicine_is_for(library):
+    import datetime as dt
+    from booklet.context import Options, build_context
+    p = normalise({"stage": "IV", "er": "positive", "her2": "negative", "sex": "male",
+                   "current_therapies": ["anastrozole", "abemaciclib", "leuprolide"]},
+                  library.drug_names)
+    meds = build_context(select(p, library), Options(date=dt.date(2026, 12, 6)))["my_medicines"]
+    assert [m["what_for"] for m in meds] == ["Hormone therapy", "Lowers male hormones",
+                                             "Targeted pill"]

@@ -151,10 +151,15 @@ class Group(Model):
     intro: Prose
     title_men: str = ""  # the words for a man's booklet, where the group's own are for women
     intro_men: Prose = ""
+    purpose: str = ""  # "What it is for" on the My medicines page
+    purpose_men: str = ""
     call_now: Pieces = []  # added to the "call right away" box of every drug in the group
 
     def title_for(self, sex: str) -> str:
         return self.title_men if sex == "male" and self.title_men else self.title
+
+    def purpose_for(self, sex: str) -> str:
+        return self.purpose_men if sex == "male" and self.purpose_men else self.purpose
 
     def intro_for(self, sex: str) -> Prose:
         return self.intro_men if sex == "male" and self.intro_men else self.intro
@@ -822,7 +827,7 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 # the same in every language.
 FREE_TEXT = {"title", "text", "summary", "done", "what", "short", "given", "side_effects",
              "call_now", "monitoring", "tips", "term", "definition", "also", "intro",
-             "title_men", "intro_men", "name", "days", "visit", "starts", "glance", "body",
+             "title_men", "intro_men", "purpose", "purpose_men", "name", "days", "visit", "starts", "glance", "body",
              "label", "where", "insert_title", "done_label", "ahead_label"}
 
 

@@ -350,8 +350,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     here = _here(plan)
     # before the first dose, the reader is about to start the step, not in it yet
     starts = plan.profile.start_date
-    here_label = ui["glance_you_start_here"] if starts and starts > options.date else \
-        ui["glance_you_are_here"]
+    here_label = ui["glance_you_start_here"].format(date=long_date(starts)) \
+        if starts and starts > options.date else ui["glance_you_are_here"]
     path = [{"n": s.number, "title": s.item.title, "here": s is here,
              "done": s.mode == "done"} for s in steps]
     path_alt = ui["glance_path_alt"].format(
@@ -416,7 +416,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         "overview": overview,
         "regimens": [regimen(r.item) for r in plan.regimens],
         "calendar": _calendar(plan, ui),
-        "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].title_for(sex)
+        "my_medicines": [{"name": d.item.name, "what_for": lib.groups[d.item.group].purpose_for(sex)
                           if d.item.group in lib.groups else ""} for d in plan.current],
         "all_medicines": plan.all_medicines,
         "later_line": profile.line == "later",
