@@ -388,3 +388,17 @@ def test_my_medicines_page_says_what_each_medicine_is_for(library):
     meds = build_context(select(p, library), Options(date=dt.date(2026, 12, 6)))["my_medicines"]
     assert [m["what_for"] for m in meds] == ["Hormone therapy", "Lowers male hormones",
                                              "Targeted pill"]
+
+
+def test_a_card_names_the_persons_province_drug_program_once(library):
+    """Alberta, stage II: the T-DM1 card gives the national advice, then Alberta's own
+    cancer drug program, word for word; an Ontario card does not name it."""
+    base = {"stage": "II", "er": "negative", "pr": "negative", "her2": "positive",
+            "phase": "after-surgery", "current_therapies": ["trastuzumab emtansine"],
+            "prior_therapies": [{"drug": "trastuzumab", "setting": "before-surgery"}]}
+    program = library.snippets["province-drugs-ab"].text.split()
+    for province, shown in (("AB", True), ("ON", False)):
+        plan = select(normalise({**base, "province": province}, library.drug_names), library)
+        texts = [t for w, t in plan.located_texts() if w == "drug trastuzumab-emtansine funding"]
+        assert (" ".join(program) in texts) == shown
+        assert len(texts) >= 1

@@ -29,7 +29,6 @@ long_date = _long_date
 
 GLANCE_TIMINGS = 2  # the "At a glance" page stays one page
 GLANCE_SIGNS = 3
-PAYING_SECTIONS = ("paying-for-drugs", "early-paying-for-medicines")
 
 
 @dataclass
@@ -229,6 +228,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         extra += [s for texts in d.parts.values() for t in texts if t.ref
                   for s in lib.snippets[t.ref].sources]
         extra += [s for u in shown_uses if u.use.canada for s in u.use.canada.sources]
+        if not paying:
+            extra += [s for t in d.program for s in t.sources]
         status = []
         if d.now and d.had:
             status.append(ui["now_and_had"])
@@ -258,7 +259,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "tips": listed(d.parts["tips"]),
             "call_now_shared": False,  # set when a shared box holds some of them
             "tips_shared": False,
-            "funding": funding_lines(d),
+            "funding": funding_lines(d) + ([] if paying else [t.text for t in d.program]),
             "funding_none": ui["funding_see_section"] if paying else ui["funding_ask"],
             "paying_id": paying,
             "sources": source_line(item, extra),
@@ -279,8 +280,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                 "what": joined(resolve(r.what, profile, lib)), "parts": parts,
                 "sources": source_line(r)}
 
-    paying = next((f"step-{sec.item.id}" for sec in plan.walk()
-                   if sec.item.id in PAYING_SECTIONS and sec.mode == "full"), "")
+    paying = plan.paying_section
     sex = profile.sex
     groups = [{"title": g.title_for(sex),
                "intro": joined(resolve(g.intro_for(sex), profile, lib)),

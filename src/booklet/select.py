@@ -38,6 +38,9 @@ def care_phase(profile: Profile) -> str:
     return "next-line" if profile.line == "later" else "choosing"
 
 
+PAYING_SECTIONS = ("paying-for-drugs", "early-paying-for-medicines")  # cards point here
+
+
 @dataclass(frozen=True)
 class Text:
     """A piece of text that fits the profile; `conditions` label it "If ..."."""
@@ -71,6 +74,9 @@ class PlannedDrug(Planned):
     full: bool = True  # a full card; otherwise a compact entry
     parts: dict[str, list[Text]] = field(default_factory=dict)  # resolved card text
     funding: list[Any] = field(default_factory=list)  # Funding entries that fit
+    # the person's province cancer drug program, if it has one (cards without a section
+    # on paying print it after their own funding facts)
+    program: list[Text] = field(default_factory=list)
 
     @property
     def line(self) -> int:
@@ -157,6 +163,12 @@ class Plan:
                 groups.append((group, sorted(members, key=lambda d: (d.line, d.item.name))))
         return groups
 
+    @property
+    def paying_section(self) -> str:
+        """The element id of the section on paying for medicines, if shown in full."""
+        return next((f"step-{sec.item.id}" for sec in self.walk()
+                     if sec.item.id in PAYING_SECTIONS and sec.mode == "full"), "")
+
     def texts(self) -> list[str]:
         """Every sentence of content the booklet shows (for glossary, tests and review)."""
         return [t for _, t in self.located_texts()]
@@ -165,6 +177,7 @@ class Plan:
         """(where, text) for every piece of content the booklet shows; `where` names the
         item ("drug tamoxifen side_effects", "step early-fertility", "question ask-...")."""
         out: list[tuple[str, str]] = []
+        paying = self.paying_section
         for sec in self.walk():
             step = sec.item
             where = f"step {step.id}"
@@ -182,6 +195,8 @@ class Plan:
                         if name != "short" for t in part]
                 out += [(f"{where} use", u.use.text) for u in d.uses]
                 out += [(f"{where} funding", f.text) for f in d.funding]
+                if not paying:  # else the card points to the section on paying
+                    out += [(f"{where} funding", t.text) for t in d.program]
             else:
                 out += [(f"{where} short", t.text) for t in d.parts.get("short", [])]
         for r in self.regimens:
@@ -249,6 +264,14 @@ def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
     fitted = ((p, _fill(p, profile, lib)) for p in pieces(value))
     return [Text(" ".join(text.split()), result.conditions, p.ref, tuple(p.sources))
             for p, filled in fitted if filled for text, result in [filled]]
+
+
+def province_program(profile: Profile, lib: Library) -> list[Text]:
+    """The person's own province cancer drug program (snippets `province-drugs-*` whose
+    rule fits for certain), said word for word on each card."""
+    return [Text(" ".join(s.text.split()), (), s.id, tuple(s.sources))
+            for s in lib.snippets.values()
+            if s.id.startswith("province-drugs-") and match(s.applies, profile).certain]
 
 
 def resolve_body(step: Step, profile: Profile, lib: Library) -> list[Text]:
@@ -662,6 +685,7 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
             # a medicine had before says what it is, not when it may be offered
             d.parts["short"] = d.parts["what"][:1]
         d.funding = [f for f in d.item.funding if match(f.applies, profile).ok]
+        d.program = province_program(profile, lib)
 
     regimens = [Planned(lib.regimens[r], "named in current_therapies")
                 for r in profile.regimens if r in lib.regimens]
