@@ -14,7 +14,8 @@ from typing import Any
 from booklet import __version__
 from booklet.profile import Profile
 from booklet.rules import label
-from booklet.select import Plan, Planned, PlannedDrug, PlannedSection, resolve, awaited_tests, uses_for_now
+from booklet.select import (Plan, Planned, PlannedDrug, PlannedSection, awaited_tests, goes_on,
+                            resolve, uses_for_now)
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -234,7 +235,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         if d.now and d.had:
             status.append(ui["now_and_had"])
         elif d.had:
-            status.append(ui["had_before"])
+            status.append(ui["had_goes_on"] if goes_on(d, profile) else ui["had_before"])
         elif d.next_up:
             status.append(ui["next_up"])
         group = lib.groups.get(item.group)
