@@ -156,7 +156,9 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "first_questions": False,
             "children": [section(c, level + 1) for c in sec.children],
             "insert": None if short else step.insert,
-            "sources": source_line(step, [c for t in sec.body for c in t.sources]),
+            "sources": source_line(step, [c for t in sec.body for c in t.sources]
+                                   + [c for t in sec.body if t.ref
+                                      for c in lib.snippets[t.ref].sources]),
         }
 
     def joined(texts: list[Any]) -> str:

@@ -736,6 +736,8 @@ def _cited(plan: Plan) -> list[str]:
         if d.full or d.now:
             items.append(d.item)
             items += d.funding
+            if not plan.paying_section:
+                items += [_Short(list(t.sources)) for t in d.program]
             items += [u.use.canada for u in d.uses if u.use.canada]
             items += [lib.snippets[t.ref] for part in d.parts.values() for t in part if t.ref]
             items += [_Short(list(t.sources)) for part in d.parts.values() for t in part
