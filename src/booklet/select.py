@@ -161,6 +161,8 @@ class Plan:
             members = [d for d in self.drugs if d.item.group == group.id and keep(d)]
             if members:
                 groups.append((group, sorted(members, key=lambda d: (d.line, d.item.name))))
+        if which == "full":  # what may come next: the usual next line first, then the rest
+            groups.sort(key=lambda gm: min(d.line for d in gm[1]))
         return groups
 
     @property
