@@ -827,8 +827,8 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 # the same in every language.
 FREE_TEXT = {"title", "text", "summary", "done", "what", "short", "given", "side_effects",
              "call_now", "monitoring", "tips", "term", "definition", "also", "intro",
-             "title_men", "intro_men", "purpose", "purpose_men", "name", "days", "visit", "starts", "glance", "body",
-             "label", "where", "insert_title", "done_label", "ahead_label"}
+             "title_men", "intro_men", "purpose", "purpose_men", "name", "days", "visit", "starts",
+             "glance", "body", "label", "where", "insert_title", "done_label", "ahead_label"}
 
 
 def shape(value: Any, free: bool = False) -> Any:

@@ -91,6 +91,8 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
     def long_date(day: dt.date) -> str:  # noqa: F811 - the booklet's language
         return _long_date(day, months)
     profile = plan.profile
+    paying = plan.paying_section  # the id of the section on paying, where drug cards point
+    program = plan.card_program  # else the province drug program, said on each card
     # Sources are numbered by publisher: one short numbered entry per publisher.
     publishers: dict[str, list[str]] = {}
     for sid in plan.sources:
@@ -231,8 +233,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
         extra += [s for texts in d.parts.values() for t in texts if t.ref
                   for s in lib.snippets[t.ref].sources]
         extra += [s for u in shown_uses if u.use.canada for s in u.use.canada.sources]
-        if not paying:
-            extra += [s for t in d.program for s in t.sources]
+        extra += [s for t in program for s in t.sources]
         status = []
         if d.now and d.had:
             status.append(ui["now_and_had"])
@@ -262,7 +263,7 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
             "tips": listed(d.parts["tips"]),
             "call_now_shared": False,  # set when a shared box holds some of them
             "tips_shared": False,
-            "funding": funding_lines(d) + ([] if paying else [t.text for t in d.program]),
+            "funding": funding_lines(d) + [t.text for t in program],
             "funding_none": ui["funding_see_section"] if paying else ui["funding_ask"],
             "paying_id": paying,
             "sources": source_line(item, extra),
@@ -283,7 +284,6 @@ def build_context(plan: Plan, options: Options) -> dict[str, Any]:
                 "what": joined(resolve(r.what, profile, lib)), "parts": parts,
                 "sources": source_line(r)}
 
-    paying = plan.paying_section
     sex = profile.sex
     groups = [{"title": g.title_for(sex),
                "intro": joined(resolve(g.intro_for(sex), profile, lib)),

@@ -38,7 +38,7 @@ def care_phase(profile: Profile) -> str:
     return "next-line" if profile.line == "later" else "choosing"
 
 
-PAYING_SECTIONS = ("paying-for-drugs", "early-paying-for-medicines")  # cards point here
+PAYING_SECTIONS = ("paying-for-drugs",)  # drug cards point here when it is shown
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,6 @@ class PlannedDrug(Planned):
     full: bool = True  # a full card; otherwise a compact entry
     parts: dict[str, list[Text]] = field(default_factory=dict)  # resolved card text
     funding: list[Any] = field(default_factory=list)  # Funding entries that fit
-    # the person's province cancer drug program, if it has one (cards without a section
-    # on paying print it after their own funding facts)
-    program: list[Text] = field(default_factory=list)
 
     @property
     def line(self) -> int:
@@ -126,6 +123,13 @@ class Plan:
     regimens: list[Planned] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what explain should say about the plan
     all_medicines: bool = False
+    program: list[Text] = field(default_factory=list)  # the province's cancer drug program
+
+    @property
+    def card_program(self) -> list[Text]:
+        """The province program said on each card: only where no section on paying is shown
+        (there, the card points to that section, which says it)."""
+        return [] if self.paying_section else self.program
 
     @property
     def standards(self) -> list[Planned]:
@@ -179,7 +183,7 @@ class Plan:
         """(where, text) for every piece of content the booklet shows; `where` names the
         item ("drug tamoxifen side_effects", "step early-fertility", "question ask-...")."""
         out: list[tuple[str, str]] = []
-        paying = self.paying_section
+        program = self.card_program
         for sec in self.walk():
             step = sec.item
             where = f"step {step.id}"
@@ -197,8 +201,7 @@ class Plan:
                         if name != "short" for t in part]
                 out += [(f"{where} use", u.use.text) for u in d.uses]
                 out += [(f"{where} funding", f.text) for f in d.funding]
-                if not paying:  # else the card points to the section on paying
-                    out += [(f"{where} funding", t.text) for t in d.program]
+                out += [(f"{where} funding", t.text) for t in program]
             else:
                 out += [(f"{where} short", t.text) for t in d.parts.get("short", [])]
         for r in self.regimens:
@@ -270,7 +273,7 @@ def resolve(value: Any, profile: Profile, lib: Library) -> list[Text]:
 
 def province_program(profile: Profile, lib: Library) -> list[Text]:
     """The person's own province cancer drug program (snippets `province-drugs-*` whose
-    rule fits for certain), said word for word on each card."""
+    rule fits for certain), said word for word."""
     return [Text(" ".join(s.text.split()), (), s.id, tuple(s.sources))
             for s in lib.snippets.values()
             if s.id.startswith("province-drugs-") and match(s.applies, profile).certain]
@@ -687,7 +690,6 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
             # a medicine had before says what it is, not when it may be offered
             d.parts["short"] = d.parts["what"][:1]
         d.funding = [f for f in d.item.funding if match(f.applies, profile).ok]
-        d.program = province_program(profile, lib)
 
     regimens = [Planned(lib.regimens[r], "named in current_therapies")
                 for r in profile.regimens if r in lib.regimens]
@@ -696,7 +698,8 @@ def select(profile: Profile, lib: Library, all_medicines: bool = False) -> Plan:
     for d in drugs:
         d.uses = uses_for_now(d, profile)
 
-    plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines)
+    plan = Plan(profile, lib, sections, drugs, [], [], regimens, notes, all_medicines,
+                province_program(profile, lib))
     _drop_alternatives(plan)
     if not all_medicines:
         _drop_unapproved_now(plan)
@@ -738,8 +741,7 @@ def _cited(plan: Plan) -> list[str]:
         if d.full or d.now:
             items.append(d.item)
             items += d.funding
-            if not plan.paying_section:
-                items += [_Short(list(t.sources)) for t in d.program]
+            items += [_Short(list(t.sources)) for t in plan.card_program]
             items += [u.use.canada for u in d.uses if u.use.canada]
             items += [lib.snippets[t.ref] for part in d.parts.values() for t in part if t.ref]
             items += [_Short(list(t.sources)) for part in d.parts.values() for t in part
